@@ -1,0 +1,123 @@
+//! The HTTP server: GraphiQL, GraphQL over POST and WebSocket, health and metrics.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_graphql::Data;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::api::{self, HeraldSchema, auth::Auth};
+use crate::app::App;
+use crate::error::Code;
+
+#[derive(Clone)]
+struct Shared {
+    app: Arc<App>,
+    schema: HeraldSchema,
+}
+
+/// The router of the whole HTTP surface over `app`.
+pub fn router(app: Arc<App>) -> Router {
+    let schema = api::schema(Some(app.clone()));
+    Router::new()
+        .route("/", get(graphiql))
+        .route("/graphql", get(websocket).post(graphql))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(Shared { app, schema })
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains open requests.
+pub async fn run(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Herald")
+            .finish(),
+    )
+}
+
+async fn metrics(State(s): State<Shared>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.app.metrics_text(),
+    )
+}
+
+/// A GraphQL-shaped error response for failures before the schema runs.
+fn request_error(status: StatusCode, code: Code, limit: Option<&str>, message: String) -> Response {
+    let mut extensions = serde_json::json!({ "code": code.as_str() });
+    if let Some(limit) = limit {
+        extensions["limit"] = limit.into();
+    }
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn graphql(State(s): State<Shared>, headers: HeaderMap, body: Body) -> Response {
+    let max = s.app.config.api.max_body_bytes;
+    let Ok(bytes) = to_bytes(body, max).await else {
+        return request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::LimitExceeded,
+            Some("requestBytes"),
+            format!("the request body is over {max} bytes"),
+        );
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                Code::InvalidArgument,
+                None,
+                format!("the body is not a GraphQL request: {e}"),
+            );
+        }
+    };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let auth: Auth = s.app.keys.verify_header(authorization);
+    GraphQLResponse::from(s.schema.execute(request.data(auth)).await).into_response()
+}
+
+async fn websocket(
+    State(s): State<Shared>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let keys = s.app.keys.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, s.schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let header = payload.get("authorization").and_then(|v| v.as_str());
+                    let auth: Auth = keys.verify_header(header);
+                    let mut data = Data::default();
+                    data.insert(auth);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
