@@ -6,7 +6,9 @@ use crate::api::auth::Keys;
 use crate::config::{Config, ConfigError};
 use crate::directory::{Directory, DirectoryError};
 use crate::metrics::{Gauge, Metrics};
+use crate::push::{PushError, Pushes};
 use crate::store::{Store, StoreError};
+use crate::time::{Clock, SystemClock};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,9 @@ pub enum StartError {
     /// The directory could not be loaded.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The live pushes could not be loaded.
+    #[error(transparent)]
+    Push(#[from] PushError),
 }
 
 /// Everything a request handler needs, shared by all of them.
@@ -36,6 +41,8 @@ pub struct App {
     pub config: Config,
     /// Accounts, tags and attributes.
     pub directory: Arc<Directory>,
+    /// Push tasks.
+    pub pushes: Arc<Pushes>,
     /// Token signing and checking.
     pub keys: Keys,
     /// API counters.
@@ -46,6 +53,11 @@ impl App {
     /// Opens the data dir (creating it and the app secret on first start) and loads the
     /// directory's indexes from the store.
     pub fn open(config: Config) -> Result<Arc<App>, StartError> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// [`App::open`] with an injected clock (tests move time to expire pushes).
+    pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Arc<App>, StartError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.clone(),
             source,
@@ -57,13 +69,21 @@ impl App {
             config.store.cache_mib << 20,
         )?);
         let directory = Arc::new(Directory::open(
-            store,
+            store.clone(),
             config.limits.clone(),
             &config.app.admin,
+        )?);
+        let pushes = Arc::new(Pushes::open(
+            store,
+            directory.clone(),
+            clock,
+            &config.app,
+            config.push.clone(),
         )?);
         Ok(Arc::new(App {
             config,
             directory,
+            pushes,
             keys,
             metrics: Arc::new(Metrics::default()),
         }))
@@ -82,6 +102,11 @@ impl App {
                 name: "herald_tags",
                 help: "Distinct tags held by at least one account.",
                 value: ix.tags_in_use() as f64,
+            },
+            Gauge {
+                name: "herald_live_pushes",
+                help: "Pushes within their lifetime, deliverable on reconnect.",
+                value: self.pushes.live_count() as f64,
             },
         ];
         drop(ix);

@@ -12,6 +12,7 @@ pub mod config;
 pub mod directory;
 pub mod error;
 pub mod metrics;
+pub mod push;
 pub mod server;
 pub mod store;
 pub mod time;

@@ -35,15 +35,38 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(Shared { app, schema })
 }
 
+/// How often expired pushes are retired (their snapshots freed).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Serves `app` on `listener` until `shutdown` resolves, then drains open requests.
+/// Also runs the expiry sweeper for as long as it serves.
 pub async fn run(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    let sweeper = tokio::spawn(sweep(app.clone()));
+    let served = axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sweeper.abort();
+    let _ = sweeper.await;
+    served
+}
+
+async fn sweep(app: Arc<App>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let pushes = app.pushes.clone();
+        match tokio::task::spawn_blocking(move || pushes.sweep()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(retired = n, "expired pushes retired"),
+            Ok(Err(e)) => tracing::error!(error = %e, "expiry sweep failed"),
+            Err(e) => tracing::error!(error = %e, "expiry sweep panicked"),
+        }
+    }
 }
 
 async fn graphiql() -> Html<String> {

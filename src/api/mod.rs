@@ -2,10 +2,12 @@
 //! their input and call the domain modules; no storage type appears here.
 
 pub mod auth;
+mod body;
 mod cursor;
 mod directory;
 mod errors;
 mod observe;
+mod push;
 mod target;
 
 use std::sync::Arc;
@@ -19,11 +21,11 @@ use errors::gql;
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct Query(directory::DirectoryQuery);
+pub struct Query(directory::DirectoryQuery, push::PushQuery);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct Mutation(directory::DirectoryMutation);
+pub struct Mutation(directory::DirectoryMutation, push::PushMutation);
 
 /// The Herald GraphQL schema.
 pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use herald::api::auth::Principal;
 use herald::app::App;
 use herald::config::Config;
+use herald::time::ManualClock;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -36,7 +37,15 @@ impl Server {
 
     /// Starts a server with `config`.
     pub async fn start_with(config: Config) -> Server {
-        let app = App::open(config).expect("open app");
+        Self::start_app(App::open(config).expect("open app")).await
+    }
+
+    /// Starts a server whose clock only moves when the test says so.
+    pub async fn start_with_clock(data_dir: &Path, clock: Arc<ManualClock>) -> Server {
+        Self::start_app(App::open_with_clock(config(data_dir), clock).expect("open app")).await
+    }
+
+    async fn start_app(app: Arc<App>) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
