@@ -3,40 +3,16 @@
 //! They are rebuilt from the store at start and updated after each committed write, so
 //! targeting never touches the disk.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use roaring::RoaringBitmap;
 
+use super::numeric::{Num, NumericIndex};
 use crate::store::{AccountRecord, AccountView};
 
 /// Number of attribute slots of an app.
 pub const SLOTS: usize = 10;
-
-/// A finite f64 ordered totally, the key of the numeric value index.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Num(f64);
-
-impl Num {
-    fn new(n: f64) -> Num {
-        Num(if n == 0.0 { 0.0 } else { n })
-    }
-}
-
-impl Eq for Num {}
-
-impl PartialOrd for Num {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Num {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
 
 /// A value's number by the audience module's rule, as the key of the numeric index:
 /// `-0` is folded into `0` so that the total order agrees with numeric equality.
@@ -49,7 +25,7 @@ fn as_number(value: &str) -> Option<Num> {
 struct SlotIndex {
     /// Value -> (holders, its number when it is one), so a value is parsed once.
     values: HashMap<Box<str>, (RoaringBitmap, Option<Num>)>,
-    numeric: BTreeMap<Num, RoaringBitmap>,
+    numeric: NumericIndex,
     any: RoaringBitmap,
 }
 
@@ -68,7 +44,7 @@ impl SlotIndex {
             }
         };
         if let Some(n) = number {
-            self.numeric.entry(n).or_default().insert(uid);
+            self.numeric.insert(n, uid);
         }
         self.any.insert(uid);
     }
@@ -82,13 +58,8 @@ impl SlotIndex {
         if holders.is_empty() {
             self.values.remove(value);
         }
-        if let Some(n) = number
-            && let Some(b) = self.numeric.get_mut(&n)
-        {
-            b.remove(uid);
-            if b.is_empty() {
-                self.numeric.remove(&n);
-            }
+        if let Some(n) = number {
+            self.numeric.remove(n, uid);
         }
         self.any.remove(uid);
     }
@@ -293,11 +264,12 @@ impl Loader {
                 let holders = sorted(uids);
                 let number = as_number(&value);
                 if let Some(n) = number {
-                    *slot.numeric.entry(n).or_default() |= &holders;
+                    slot.numeric.insert_many(n, &holders);
                 }
                 slot.any |= &holders;
                 slot.values.insert(value, (holders, number));
             }
+            slot.numeric.recut();
         }
         ix
     }
@@ -334,27 +306,8 @@ impl crate::audience::Index for Indexes {
         range: (Bound<f64>, Bound<f64>),
         visit: &mut dyn FnMut(&RoaringBitmap),
     ) {
-        let Some(index) = self.slots.get(slot as usize) else {
-            return;
-        };
-        let bound = |b: Bound<f64>| match b {
-            Bound::Included(x) => Bound::Included(Num::new(x)),
-            Bound::Excluded(x) => Bound::Excluded(Num::new(x)),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let (lo, hi) = (bound(range.0), bound(range.1));
-        // BTreeMap::range panics on an inverted or empty-excluded range: answer empty instead.
-        let empty = match (&lo, &hi) {
-            (Bound::Included(a), Bound::Included(b)) => a > b,
-            (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
-            | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
-            _ => false,
-        };
-        if empty {
-            return;
-        }
-        for bitmap in index.numeric.range((lo, hi)).map(|(_, b)| b) {
-            visit(bitmap);
+        if let Some(index) = self.slots.get(slot as usize) {
+            index.numeric.visit(range, visit);
         }
     }
 }

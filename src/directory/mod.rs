@@ -8,6 +8,7 @@ mod accounts;
 mod attributes;
 mod error;
 mod index;
+mod numeric;
 mod tags;
 mod validate;
 
