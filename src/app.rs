@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use crate::api::auth::Keys;
 use crate::config::{Config, ConfigError};
+use crate::delivery::Delivery;
 use crate::directory::{Directory, DirectoryError};
-use crate::metrics::{Gauge, Metrics};
+use crate::metrics::{Metrics, Sample};
 use crate::push::{PushError, Pushes};
 use crate::store::{Store, StoreError};
 use crate::time::{Clock, SystemClock};
@@ -43,6 +44,8 @@ pub struct App {
     pub directory: Arc<Directory>,
     /// Push tasks.
     pub pushes: Arc<Pushes>,
+    /// Live sessions and the inbox.
+    pub delivery: Arc<Delivery>,
     /// Token signing and checking.
     pub keys: Keys,
     /// API counters.
@@ -74,16 +77,18 @@ impl App {
             &config.app.admin,
         )?);
         let pushes = Arc::new(Pushes::open(
-            store,
+            store.clone(),
             directory.clone(),
             clock,
             &config.app,
             config.push.clone(),
         )?);
+        let delivery = Delivery::new(pushes.clone(), store, config.delivery.session_queue);
         Ok(Arc::new(App {
             config,
             directory,
             pushes,
+            delivery,
             keys,
             metrics: Arc::new(Metrics::default()),
         }))
@@ -92,24 +97,63 @@ impl App {
     /// The `/metrics` text: API counters and the directory's gauges.
     pub fn metrics_text(&self) -> String {
         let ix = self.directory.indexes();
-        let gauges = [
-            Gauge {
-                name: "herald_accounts",
-                help: "Accounts in the directory.",
-                value: ix.all().len() as f64,
-            },
-            Gauge {
-                name: "herald_tags",
-                help: "Distinct tags held by at least one account.",
-                value: ix.tags_in_use() as f64,
-            },
-            Gauge {
-                name: "herald_live_pushes",
-                help: "Pushes within their lifetime, deliverable on reconnect.",
-                value: self.pushes.live_count() as f64,
-            },
+        let stats = &self.delivery.stats;
+        let total =
+            |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed) as f64;
+        let report = self.pushes.live_report_totals();
+        let samples = [
+            Sample::gauge(
+                "herald_accounts",
+                "Accounts in the directory.",
+                ix.all().len() as f64,
+            ),
+            Sample::gauge(
+                "herald_tags",
+                "Distinct tags held by at least one account.",
+                ix.tags_in_use() as f64,
+            ),
+            Sample::gauge(
+                "herald_sessions",
+                "Open inbox sessions.",
+                self.delivery.sessions() as f64,
+            ),
+            Sample::gauge(
+                "herald_live_pushes",
+                "Pushes within their lifetime, deliverable on reconnect.",
+                self.pushes.live_count() as f64,
+            ),
+            Sample::gauge(
+                "herald_live_pending",
+                "Recipients of live pushes that have not received them yet.",
+                report.pending as f64,
+            ),
+            Sample::gauge(
+                "herald_live_delivered_online",
+                "Recipients of live pushes reached on a live session at accept time.",
+                report.delivered_online as f64,
+            ),
+            Sample::gauge(
+                "herald_live_delivered_on_reconnect",
+                "Recipients of live pushes reached when they came back.",
+                report.delivered_on_reconnect as f64,
+            ),
+            Sample::counter(
+                "herald_inbox_sent_online_total",
+                "Pushes handed to open sessions at accept time (per session).",
+                total(&stats.sent_online),
+            ),
+            Sample::counter(
+                "herald_inbox_sent_on_reconnect_total",
+                "Pushes replayed to sessions when they opened (per session).",
+                total(&stats.sent_on_reconnect),
+            ),
+            Sample::counter(
+                "herald_session_overflows_total",
+                "Sessions closed because they fell a whole queue behind.",
+                total(&stats.overflows),
+            ),
         ];
         drop(ix);
-        self.metrics.render(&gauges)
+        self.metrics.render(&samples)
     }
 }

@@ -23,6 +23,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Rate rules of pushes.
     pub push: PushConfig,
+    /// Live delivery.
+    pub delivery: DeliveryConfig,
 }
 
 impl Default for Config {
@@ -35,6 +37,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             store: StoreConfig::default(),
             push: PushConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -139,6 +142,23 @@ pub struct PushConfig {
     pub min_interval_seconds: u64,
     /// Pushes accepted per UTC day (0 = no quota).
     pub daily_quota: u64,
+}
+
+/// The `[delivery]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Pushes queued per inbox session; a session that falls this far behind is closed
+    /// (it catches up by replay when it subscribes again).
+    pub session_queue: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            session_queue: 1024,
+        }
+    }
 }
 
 /// Errors reading the configuration.

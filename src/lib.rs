@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod audience;
 pub mod config;
+pub mod delivery;
 pub mod directory;
 pub mod error;
 pub mod metrics;

@@ -12,15 +12,39 @@ pub struct Metrics {
     errors: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
-/// A gauge read at scrape time, e.g. the number of accounts.
+/// A value read at scrape time from a module, e.g. the number of accounts.
 #[derive(Debug, Clone)]
-pub struct Gauge {
+pub struct Sample {
     /// Metric name (`herald_` prefixed).
     pub name: &'static str,
     /// One line of help text.
     pub help: &'static str,
+    /// `gauge`, or `counter` for a total that only grows.
+    pub kind: &'static str,
     /// Current value.
     pub value: f64,
+}
+
+impl Sample {
+    /// A gauge.
+    pub fn gauge(name: &'static str, help: &'static str, value: f64) -> Sample {
+        Sample {
+            name,
+            help,
+            kind: "gauge",
+            value,
+        }
+    }
+
+    /// A counter.
+    pub fn counter(name: &'static str, help: &'static str, value: f64) -> Sample {
+        Sample {
+            name,
+            help,
+            kind: "counter",
+            value,
+        }
+    }
 }
 
 impl Metrics {
@@ -42,8 +66,8 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// Renders the counters and the given gauges as Prometheus text exposition.
-    pub fn render(&self, gauges: &[Gauge]) -> String {
+    /// Renders the counters and the given samples as Prometheus text exposition.
+    pub fn render(&self, samples: &[Sample]) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP herald_graphql_requests_total GraphQL root fields called, by operation.\n",
@@ -65,7 +89,7 @@ impl Metrics {
                 escape(op)
             );
         }
-        for g in gauges {
+        for g in samples {
             let _ = writeln!(
                 out,
                 "# HELP {} {}\n# TYPE {} gauge\n{} {}",
@@ -93,11 +117,7 @@ mod tests {
         m.request("addUserTags");
         m.request("addUserTags");
         m.error("addUserTags", "NOT_FOUND");
-        let text = m.render(&[Gauge {
-            name: "herald_accounts",
-            help: "Accounts.",
-            value: 3.0,
-        }]);
+        let text = m.render(&[Sample::gauge("herald_accounts", "Accounts.", 3.0)]);
         assert!(text.contains("herald_graphql_requests_total{operation=\"addUserTags\"} 2"));
         assert!(text.contains(
             "herald_graphql_errors_total{operation=\"addUserTags\",code=\"NOT_FOUND\"} 1"

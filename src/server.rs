@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::api::{self, HeraldSchema, auth::Auth};
 use crate::app::App;
@@ -22,17 +23,25 @@ use crate::error::Code;
 struct Shared {
     app: Arc<App>,
     schema: HeraldSchema,
+    /// Becomes true at shutdown: WebSocket sessions, which outlive graceful HTTP shutdown
+    /// as upgraded connections, end on it.
+    stopping: watch::Receiver<bool>,
 }
 
-/// The router of the whole HTTP surface over `app`.
-pub fn router(app: Arc<App>) -> Router {
+/// The router of the whole HTTP surface over `app`; WebSocket sessions end when
+/// `stopping` becomes true.
+pub fn router(app: Arc<App>, stopping: watch::Receiver<bool>) -> Router {
     let schema = api::schema(Some(app.clone()));
     Router::new()
         .route("/", get(graphiql))
         .route("/graphql", get(websocket).post(graphql))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
-        .with_state(Shared { app, schema })
+        .with_state(Shared {
+            app,
+            schema,
+            stopping,
+        })
 }
 
 /// How often expired pushes are retired (their snapshots freed).
@@ -46,7 +55,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep(app.clone()));
-    let served = axum::serve(listener, router(app))
+    let (stop, stopping) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let served = axum::serve(listener, router(app, stopping))
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
@@ -130,10 +144,11 @@ async fn websocket(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let keys = s.app.keys.clone();
+    let mut stopping = s.stopping;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, s.schema, protocol)
+        .on_upgrade(move |stream| async move {
+            let session = GraphQLWebSocket::new(stream, s.schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let header = payload.get("authorization").and_then(|v| v.as_str());
                     let auth: Auth = keys.verify_header(header);
@@ -141,6 +156,10 @@ async fn websocket(
                     data.insert(auth);
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            tokio::select! {
+                () = session => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
         })
 }

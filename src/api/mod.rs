@@ -6,16 +6,17 @@ mod body;
 mod cursor;
 mod directory;
 mod errors;
+mod inbox;
 mod observe;
 mod push;
 mod target;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::app::App;
-use auth::{Auth, require_admin};
+use auth::{Auth, Principal, require_admin};
 pub(crate) use errors::ensure_codes;
 use errors::gql;
 
@@ -25,14 +26,26 @@ pub struct Query(directory::DirectoryQuery, push::PushQuery);
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct Mutation(directory::DirectoryMutation, push::PushMutation);
+pub struct Mutation(
+    directory::DirectoryMutation,
+    push::PushMutation,
+    inbox::InboxMutation,
+);
+
+/// All subscriptions.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(inbox::InboxSubscription);
 
 /// The Herald GraphQL schema.
-pub type HeraldSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type HeraldSchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema over `app` (or with no app, for printing the SDL).
 pub fn schema(app: Option<Arc<App>>) -> HeraldSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    );
     if let Some(app) = app {
         builder = builder
             .limit_depth(app.config.api.max_depth)
@@ -57,6 +70,17 @@ fn app<'a>(ctx: &Context<'a>) -> &'a Arc<App> {
 fn auth<'a>(ctx: &Context<'a>) -> &'a Auth {
     static MISSING: Auth = Err(auth::AuthError::Missing);
     ctx.data_opt::<Auth>().unwrap_or(&MISSING)
+}
+
+/// The account of a client token (`FORBIDDEN` for an admin token: it has no inbox).
+fn client<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a str> {
+    match auth(ctx) {
+        Ok(Principal::Client(id)) => Ok(id),
+        Ok(Principal::Admin) => Err(gql(auth::AuthError::Forbidden(
+            "the inbox belongs to an account: use a client token".into(),
+        ))),
+        Err(e) => Err(gql(e.clone())),
+    }
 }
 
 /// The app, for admin-only resolvers: `UNAUTHENTICATED` or `FORBIDDEN` otherwise.

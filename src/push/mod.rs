@@ -10,8 +10,8 @@ mod rate;
 mod record;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::{Mutex, RwLock};
 use roaring::RoaringBitmap;
@@ -110,6 +110,47 @@ pub struct LivePush {
     pub audience: RoaringBitmap,
     /// Delivery counters.
     pub report: LiveReport,
+    /// Accounts it was handed to (in memory), so each recipient counts once however many
+    /// sessions it has.
+    delivered: Mutex<RoaringBitmap>,
+    /// Set when cancelled or expired: queued copies are dropped, not delivered.
+    retired: AtomicBool,
+}
+
+impl LivePush {
+    fn new(record: PushRecord, audience: RoaringBitmap) -> LivePush {
+        LivePush {
+            report: LiveReport::from_report(&record.report),
+            record,
+            audience,
+            delivered: Mutex::new(RoaringBitmap::new()),
+            retired: AtomicBool::new(false),
+        }
+    }
+
+    /// Counts recipients handed the push; `on_reconnect` says by which path. Recipients
+    /// already counted are not counted again.
+    pub fn count_delivered(&self, uids: impl IntoIterator<Item = u32>, on_reconnect: bool) {
+        let mut delivered = self.delivered.lock();
+        let new = uids
+            .into_iter()
+            .filter(|uid| delivered.insert(*uid))
+            .count() as u64;
+        drop(delivered);
+        let counter = if on_reconnect {
+            &self.report.delivered_on_reconnect
+        } else {
+            &self.report.delivered_online
+        };
+        counter.fetch_add(new, Ordering::Relaxed);
+    }
+
+    /// True while it may still be delivered at `now`: not cancelled, and within its
+    /// lifetime (a push with lifetime 0 only goes to sessions it was queued for at accept).
+    pub fn deliverable(&self, now: u64) -> bool {
+        !self.retired.load(Ordering::Acquire)
+            && (self.record.expires_at > now || self.record.expires_at == self.record.created_at)
+    }
 }
 
 /// A push with its status and counters at the time it was read.
@@ -123,12 +164,11 @@ pub struct PushView {
     pub report: Report,
 }
 
-/// What delivery does with accepted and cancelled pushes.
+/// What delivery does with accepted pushes. (Cancelled and expired ones need no call:
+/// queued copies check [`LivePush::deliverable`] before they are sent.)
 pub trait Fanout: Send + Sync {
     /// Called once per accepted push, in sequence order, after it is durable.
     fn accepted(&self, push: &Arc<LivePush>);
-    /// Called when a push is cancelled or expires: nothing more may be delivered.
-    fn retired(&self, seq: u64);
 }
 
 /// The push service of one app.
@@ -143,7 +183,10 @@ pub struct Pushes {
     /// Serializes accepts and cancels (sequence order = commit order = fan-out order).
     accept: Mutex<RateState>,
     live: RwLock<BTreeMap<u64, Arc<LivePush>>>,
-    fanout: OnceLock<Arc<dyn Fanout>>,
+    /// The highest sequence number accepted so far.
+    last_seq: AtomicU64,
+    /// Delivery, held weakly: it holds this service, and a cycle would keep the store open.
+    fanout: OnceLock<Weak<dyn Fanout>>,
 }
 
 impl Pushes {
@@ -165,15 +208,7 @@ impl Pushes {
                     .map_err(|_| crate::store::StoreError::Corrupt(format!("audience {seq}")))?;
                 if let Some(record) = r.push::<PushRecord>(seq)? {
                     if record.status(now) == Status::Live {
-                        let report = LiveReport::from_report(&record.report);
-                        live.insert(
-                            seq,
-                            Arc::new(LivePush {
-                                record,
-                                audience,
-                                report,
-                            }),
-                        );
+                        live.insert(seq, Arc::new(LivePush::new(record, audience)));
                     } else {
                         stale.push(record);
                     }
@@ -181,6 +216,7 @@ impl Pushes {
                 Ok(())
             })
         })?;
+        let last_seq = store.read(|r| r.last_seq())?;
         let today = now - now % 86_400;
         let history: Vec<u64> = store
             .read(|r| {
@@ -199,6 +235,7 @@ impl Pushes {
             limits: audience::Limits::default(),
             accept: Mutex::new(RateState::from_history(history, now)),
             live: RwLock::new(live),
+            last_seq: AtomicU64::new(last_seq),
             fanout: OnceLock::new(),
         };
         if !stale.is_empty() {
@@ -216,8 +253,8 @@ impl Pushes {
         Ok(pushes)
     }
 
-    /// Connects delivery; pushes accepted before this are found through [`Pushes::live`].
-    pub fn set_fanout(&self, fanout: Arc<dyn Fanout>) {
+    /// Connects delivery; pushes accepted before this are found through [`Pushes::live_after`].
+    pub fn set_fanout(&self, fanout: Weak<dyn Fanout>) {
         let _ = self.fanout.set(fanout);
     }
 
@@ -289,15 +326,12 @@ impl Pushes {
             Ok::<_, PushError>((record, live))
         })?;
         rate.record(now);
-        let push = Arc::new(LivePush {
-            report: LiveReport::default(),
-            record,
-            audience,
-        });
+        self.last_seq.store(record.seq, Ordering::Release);
+        let push = Arc::new(LivePush::new(record, audience));
         if live {
             self.live.write().insert(push.record.seq, push.clone());
         }
-        if let Some(fanout) = self.fanout.get() {
+        if let Some(fanout) = self.fanout.get().and_then(Weak::upgrade) {
             fanout.accepted(&push);
         }
         drop(rate);
@@ -428,10 +462,8 @@ impl Pushes {
             w.put_push(record.seq, &record)?;
             w.delete_audience(record.seq)
         })?;
+        live.retired.store(true, Ordering::Release);
         self.live.write().remove(&record.seq);
-        if let Some(fanout) = self.fanout.get() {
-            fanout.retired(record.seq);
-        }
         Ok(self.view_stored(record))
     }
 
@@ -472,14 +504,11 @@ impl Pushes {
         })?;
         let mut map = self.live.write();
         for seq in seqs {
-            map.remove(seq);
-        }
-        drop(map);
-        if let Some(fanout) = self.fanout.get() {
-            for seq in seqs {
-                fanout.retired(*seq);
+            if let Some(p) = map.remove(seq) {
+                p.retired.store(true, Ordering::Release);
             }
         }
+        drop(map);
         Ok(())
     }
 
@@ -492,6 +521,23 @@ impl Pushes {
             .map(|(_, p)| p.clone())
             .filter(|p| p.record.expires_at > now)
             .collect()
+    }
+
+    /// The highest sequence number accepted so far (0 before the first push).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// The counters of all live pushes, summed (for `/metrics`).
+    pub fn live_report_totals(&self) -> Report {
+        let mut total = Report::default();
+        for p in self.live.read().values() {
+            let r = p.report.snapshot(p.record.audience_size);
+            total.delivered_online += r.delivered_online;
+            total.delivered_on_reconnect += r.delivered_on_reconnect;
+            total.pending += r.pending;
+        }
+        total
     }
 
     /// How many pushes are live now.

@@ -11,8 +11,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 pub use records::{AccountRecord, AccountView};
 use records::{decode, encode};
 use tables::{
-    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, META, PUSH_KEYS, PUSHES, SCHEMA_VERSION, TAGS,
-    meta,
+    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, CURSORS, META, PUSH_KEYS, PUSHES, SCHEMA_VERSION,
+    TAGS, meta,
 };
 
 use crate::error::{Classified, Classify, Code};
@@ -93,6 +93,7 @@ impl Store {
                 tags: txn.open_table(TAGS).map_err(db_err)?,
                 attr_names: txn.open_table(ATTR_NAMES).map_err(db_err)?,
                 pushes: txn.open_table(PUSHES).map_err(db_err)?,
+                cursors: txn.open_table(CURSORS).map_err(db_err)?,
                 audiences: txn.open_table(AUDIENCES).map_err(db_err)?,
                 push_keys: txn.open_table(PUSH_KEYS).map_err(db_err)?,
             };
@@ -123,6 +124,7 @@ impl Store {
             tags: txn.open_table(TAGS).map_err(db_err)?,
             attr_names: txn.open_table(ATTR_NAMES).map_err(db_err)?,
             pushes: txn.open_table(PUSHES).map_err(db_err)?,
+            cursors: txn.open_table(CURSORS).map_err(db_err)?,
             audiences: txn.open_table(AUDIENCES).map_err(db_err)?,
             push_keys: txn.open_table(PUSH_KEYS).map_err(db_err)?,
         };
@@ -240,6 +242,20 @@ macro_rules! readers {
             Ok(())
         }
 
+        /// The highest push sequence number handed out (0 before the first push).
+        pub fn last_seq(&self) -> Result<u64, StoreError> {
+            Ok(self.meta_get(meta::NEXT_SEQ)?.map_or(0, |next| next - 1))
+        }
+
+        /// An account's acknowledged inbox cursor (0 when it never acknowledged).
+        pub fn cursor(&self, uid: u32) -> Result<u64, StoreError> {
+            Ok(self
+                .cursors
+                .get(uid)
+                .map_err(db_err)?
+                .map_or(0, |v| v.value()))
+        }
+
         /// The push sequence number recorded for an idempotency key.
         pub fn push_key(&self, key: &str) -> Result<Option<u64>, StoreError> {
             Ok(self.push_keys.get(key).map_err(db_err)?.map(|v| v.value()))
@@ -259,6 +275,7 @@ macro_rules! readers {
 
 /// A read snapshot; see [`Store::read`].
 pub struct Read {
+    cursors: redb::ReadOnlyTable<u32, u64>,
     pushes: redb::ReadOnlyTable<u64, &'static [u8]>,
     audiences: redb::ReadOnlyTable<u64, &'static [u8]>,
     push_keys: redb::ReadOnlyTable<&'static str, u64>,
@@ -275,6 +292,7 @@ impl Read {
 
 /// An open write transaction; see [`Store::write`].
 pub struct Write<'t> {
+    cursors: redb::Table<'t, u32, u64>,
     pushes: redb::Table<'t, u64, &'static [u8]>,
     audiences: redb::Table<'t, u64, &'static [u8]>,
     push_keys: redb::Table<'t, &'static str, u64>,
@@ -323,10 +341,17 @@ impl Write<'_> {
         Ok(())
     }
 
-    /// Deletes an account record and its id mapping.
+    /// Deletes an account record, its id mapping and its inbox cursor.
     pub fn delete_account(&mut self, uid: u32, id: &str) -> Result<(), StoreError> {
         self.accounts.remove(uid).map_err(db_err)?;
         self.account_ids.remove(id).map_err(db_err)?;
+        self.cursors.remove(uid).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Sets an account's acknowledged inbox cursor.
+    pub fn put_cursor(&mut self, uid: u32, seq: u64) -> Result<(), StoreError> {
+        self.cursors.insert(uid, seq).map_err(db_err)?;
         Ok(())
     }
 

@@ -25,6 +25,9 @@ pub(crate) const AUDIENCES: TableDefinition<u64, &[u8]> = TableDefinition::new("
 /// Idempotency key -> push sequence number.
 pub(crate) const PUSH_KEYS: TableDefinition<&str, u64> = TableDefinition::new("push_keys");
 
+/// Each account's acknowledged inbox cursor (a push sequence number).
+pub(crate) const CURSORS: TableDefinition<u32, u64> = TableDefinition::new("cursors");
+
 /// Keys of [`META`].
 pub(crate) mod meta {
     /// The schema version the data dir was written with.

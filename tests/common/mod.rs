@@ -1,6 +1,8 @@
 //! A real Herald server on 127.0.0.1:0 with a temporary data dir, and a GraphQL client.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod ws;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,16 +39,31 @@ impl Server {
 
     /// Starts a server with `config`.
     pub async fn start_with(config: Config) -> Server {
-        Self::start_app(App::open(config).expect("open app")).await
+        Self::start_app(App::open(config).expect("open app"), None).await
+    }
+
+    /// Starts a server whose connections have a small kernel send buffer, as on a
+    /// constrained network, so a client that stops reading soon blocks the server's writes.
+    pub async fn start_with_send_buffer(config: Config, bytes: u32) -> Server {
+        Self::start_app(App::open(config).expect("open app"), Some(bytes)).await
     }
 
     /// Starts a server whose clock only moves when the test says so.
     pub async fn start_with_clock(data_dir: &Path, clock: Arc<ManualClock>) -> Server {
-        Self::start_app(App::open_with_clock(config(data_dir), clock).expect("open app")).await
+        Self::start_app(
+            App::open_with_clock(config(data_dir), clock).expect("open app"),
+            None,
+        )
+        .await
     }
 
-    async fn start_app(app: Arc<App>) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    async fn start_app(app: Arc<App>, send_buffer: Option<u32>) -> Server {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(bytes) = send_buffer {
+            socket.set_send_buffer_size(bytes).unwrap();
+        }
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(1024).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let served = app.clone();
