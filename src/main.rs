@@ -102,6 +102,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Every inbox session is a socket: raise the open-file limit to what the system allows.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open file limit"),
+    }
     let started = std::time::Instant::now();
     let data_dir = config.data_dir.clone();
     let listen = config.listen;
