@@ -217,6 +217,28 @@ async fn a_slow_session_is_closed_and_catches_up_by_replay() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn report_counters_are_persisted_by_the_sweeper() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    seed(&s).await;
+    let mut alice = Inbox::open(&s.url, Some(&s.client_token("alice")), None).await;
+    wait_sessions(&s, 1).await;
+    let p = push(&s, "counted", 3600, json!(null)).await;
+    assert_eq!(alice.text().await, "counted");
+    let mut bob = Inbox::open(&s.url, Some(&s.client_token("bob")), None).await;
+    assert_eq!(bob.text().await, "counted");
+    drop((alice, bob));
+    s.app.pushes.sweep().unwrap();
+    s.stop().await;
+    let s = Server::start(dir.path()).await;
+    let r = report(&s, &p["id"]).await;
+    assert_eq!(r["report"]["deliveredOnline"], 1, "{r}");
+    assert_eq!(r["report"]["deliveredOnReconnect"], 1, "{r}");
+    assert_eq!(r["report"]["pending"], 1, "{r}");
+    s.stop().await;
+}
+
 /// Waits until `n` inbox sessions are registered (subscriptions open asynchronously).
 async fn wait_sessions(s: &Server, n: usize) {
     for _ in 0..2000 {

@@ -113,6 +113,8 @@ pub struct LivePush {
     /// Accounts it was handed to (in memory), so each recipient counts once however many
     /// sessions it has.
     delivered: Mutex<RoaringBitmap>,
+    /// The counters as last written to the store.
+    persisted: Mutex<Report>,
     /// Set when cancelled or expired: queued copies are dropped, not delivered.
     retired: AtomicBool,
 }
@@ -121,6 +123,7 @@ impl LivePush {
     fn new(record: PushRecord, audience: RoaringBitmap) -> LivePush {
         LivePush {
             report: LiveReport::from_report(&record.report),
+            persisted: Mutex::new(record.report),
             record,
             audience,
             delivered: Mutex::new(RoaringBitmap::new()),
@@ -468,8 +471,10 @@ impl Pushes {
     }
 
     /// Retires the pushes whose lifetime has run out: frees their snapshots (memory and
-    /// store) and persists their final counters. Returns how many were retired.
+    /// store) and persists their final counters; persists the counters of the others that
+    /// changed since the last sweep. Returns how many were retired.
     pub fn sweep(&self) -> Result<usize, PushError> {
+        self.flush_reports()?;
         let now = self.clock.now();
         let expired: Vec<u64> = self
             .live
@@ -483,6 +488,41 @@ impl Pushes {
         }
         self.retire(&expired)?;
         Ok(expired.len())
+    }
+
+    /// Writes the counters of live pushes that changed since they were last written, so a
+    /// restart loses at most one sweep interval of counting.
+    fn flush_reports(&self) -> Result<(), PushError> {
+        let changed: Vec<(Arc<LivePush>, Report)> = self
+            .live
+            .read()
+            .values()
+            .filter_map(|p| {
+                let now = p.report.snapshot(p.record.audience_size);
+                (now != *p.persisted.lock()).then(|| (p.clone(), now))
+            })
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let _order = self.accept.lock();
+        // A push cancelled or retired meanwhile has its final record written already.
+        let changed: Vec<_> = changed
+            .into_iter()
+            .filter(|(p, _)| !p.retired.load(Ordering::Acquire))
+            .collect();
+        self.store.write(|w| {
+            for (p, report) in &changed {
+                let mut record = p.record.clone();
+                record.report = *report;
+                w.put_push(record.seq, &record)?;
+            }
+            Ok::<_, PushError>(())
+        })?;
+        for (p, report) in changed {
+            *p.persisted.lock() = report;
+        }
+        Ok(())
     }
 
     fn retire(&self, seqs: &[u64]) -> Result<(), PushError> {
