@@ -82,6 +82,10 @@ pub struct Limits {
     pub account_id_bytes: usize,
     /// Longest nick, in bytes.
     pub nick_bytes: usize,
+    /// Devices one account may register.
+    pub devices_per_account: usize,
+    /// Longest device token, in bytes.
+    pub device_token_bytes: usize,
 }
 
 impl Default for Limits {
@@ -94,6 +98,8 @@ impl Default for Limits {
             attribute_value_bytes: 50,
             account_id_bytes: 32,
             nick_bytes: 100,
+            devices_per_account: 10,
+            device_token_bytes: 512,
         }
     }
 }

@@ -491,3 +491,66 @@ async fn a_restart_keeps_everything_and_indexes_agree() {
     assert!(s.app.directory.indexes_match_store().unwrap());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn devices_are_managed_by_the_admin_or_their_own_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    seed(&s).await;
+    let register = "mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { token platform transport registeredAt } }";
+    let unregister = "mutation($i: UnregisterDeviceInput!) { unregisterDevice(input: $i) }";
+    let data = s
+        .ok(register, json!({"i": {"account": "alice", "platform": "ios", "token": "apns-1"}}))
+        .await;
+    assert_eq!(data["registerDevice"]["platform"], "ios");
+    let alice = s.client_token("alice");
+    let body = s
+        .gql_as(
+            Some(&alice),
+            register,
+            json!({"i": {"account": "alice", "platform": "android", "token": "fcm-1", "transport": "fcm"}}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let body = s
+        .gql_as(
+            Some(&alice),
+            register,
+            json!({"i": {"account": "bob", "platform": "ios", "token": "stolen"}}),
+        )
+        .await;
+    assert_eq!(code(&body), "FORBIDDEN");
+    let body = s
+        .gql(register, json!({"i": {"account": "alice", "platform": "iOS 17", "token": "x"}}))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "input.platform", "{body}");
+    // A client's first call makes its account exist, as a login does.
+    let newbie = s.client_token("newbie");
+    let body = s
+        .gql_as(
+            Some(&newbie),
+            register,
+            json!({"i": {"account": "newbie", "platform": "ios", "token": "apns-n"}}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+
+    let data = s
+        .ok(r#"{ account(id: "alice") { devices { token platform transport } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        data["account"]["devices"],
+        json!([{"token": "apns-1", "platform": "ios", "transport": null},
+               {"token": "fcm-1", "platform": "android", "transport": "fcm"}])
+    );
+    let body = s
+        .gql_as(Some(&alice), unregister, json!({"i": {"account": "alice", "token": "apns-1"}}))
+        .await;
+    assert_eq!(body["data"]["unregisterDevice"], true, "{body}");
+    let body = s
+        .gql(unregister, json!({"i": {"account": "alice", "token": "apns-1"}}))
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND");
+    assert!(s.app.directory.indexes_match_store().unwrap());
+    s.stop().await;
+}

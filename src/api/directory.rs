@@ -1,7 +1,7 @@
 //! GraphQL surface of the directory: accounts, tags, attribute names and user attributes.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 
 use super::errors::{blocking, gql};
 use super::target::AttributeInput;
@@ -16,7 +16,7 @@ const MAX_PAGE: usize = 1000;
 
 /// An account of the app.
 #[derive(SimpleObject)]
-#[graphql(name = "Account")]
+#[graphql(name = "Account", complex)]
 pub(super) struct AccountNode {
     /// The account id (1..32 bytes).
     id: String,
@@ -39,6 +39,14 @@ impl From<dir::Account> for AccountNode {
             tags: a.tags,
             attributes: a.attributes.into_iter().map(Attribute::from).collect(),
         }
+    }
+}
+
+#[ComplexObject]
+impl AccountNode {
+    /// Its devices registered for mobile notifications.
+    async fn devices(&self, ctx: &Context<'_>) -> Result<Vec<super::devices::Device>> {
+        super::devices::devices_of(ctx, self.id.clone()).await
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod auth;
 mod body;
 mod cursor;
+mod devices;
 mod directory;
 mod errors;
 mod inbox;
@@ -28,6 +29,7 @@ pub struct Query(directory::DirectoryQuery, push::PushQuery);
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     directory::DirectoryMutation,
+    devices::DeviceMutation,
     push::PushMutation,
     inbox::InboxMutation,
 );

@@ -96,6 +96,28 @@ pub enum DirectoryError {
         /// The id.
         id: String,
     },
+    /// A platform or transport name has characters outside `a-z0-9_-`.
+    #[error("{field}: {value:?} must be lower-case letters, digits, '_' or '-'")]
+    BadName {
+        /// The input field.
+        field: String,
+        /// The value.
+        value: String,
+    },
+    /// An account would hold more devices than allowed.
+    #[error("input.token: account {account:?} already has {max} devices")]
+    TooManyDevices {
+        /// The account.
+        account: String,
+        /// The limit.
+        max: usize,
+    },
+    /// The account has no device with this token.
+    #[error("input.token: account {account:?} has no device with this token")]
+    DeviceNotFound {
+        /// The account.
+        account: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -109,7 +131,13 @@ impl Classify for DirectoryError {
             | UnknownAttribute { field, .. }
             | BadSlot { field, .. }
             | DuplicateAttributeName { field, .. }
-            | Reserved { field, .. } => Classified::invalid(field.clone()),
+            | Reserved { field, .. }
+            | BadName { field, .. } => Classified::invalid(field.clone()),
+            TooManyDevices { .. } => Classified::limit("devicesPerAccount", "input.token"),
+            DeviceNotFound { .. } => Classified {
+                field: Some("input.token".into()),
+                ..Classified::new(Code::NotFound)
+            },
             TooLong { field, limit, .. } => Classified::limit(*limit, field.clone()),
             BatchTooLarge { field, .. } => Classified::limit("batchAccounts", field.clone()),
             TooManyTags { field, .. } => Classified::limit("tagsPerAccount", field.clone()),

@@ -76,6 +76,8 @@ pub struct Indexes {
     tags: Vec<RoaringBitmap>,
     slot_names: [Option<Box<str>>; SLOTS],
     slots: [SlotIndex; SLOTS],
+    /// Accounts with at least one device.
+    device_holders: RoaringBitmap,
 }
 
 impl Indexes {
@@ -122,6 +124,22 @@ impl Indexes {
         &self.slots[slot as usize].any
     }
 
+    /// Accounts with at least one registered device.
+    pub fn device_holders(&self) -> &RoaringBitmap {
+        &self.device_holders
+    }
+
+    /// Records whether each account has devices.
+    pub(crate) fn set_device_holders(&mut self, holders: &[(u32, bool)]) {
+        for &(uid, has) in holders {
+            if has {
+                self.device_holders.insert(uid);
+            } else {
+                self.device_holders.remove(uid);
+            }
+        }
+    }
+
     /// Records a tag dictionary entry (tag numbers are dense, handed out in order).
     pub(crate) fn define_tag(&mut self, number: u32, tag: &str) {
         let i = number as usize;
@@ -152,6 +170,7 @@ impl Indexes {
     /// Removes an account and everything it holds.
     pub(crate) fn remove_account(&mut self, uid: u32, rec: &AccountRecord) {
         self.all.remove(uid);
+        self.device_holders.remove(uid);
         for &tag in &rec.tags {
             self.remove_tag(uid, tag);
         }

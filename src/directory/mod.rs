@@ -6,6 +6,7 @@
 
 mod accounts;
 mod attributes;
+mod devices;
 mod error;
 mod index;
 mod numeric;
@@ -19,6 +20,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use accounts::{Account, ImportOutcome, NewAccount};
 pub use attributes::{UserAttributeNames, UserAttributes};
+pub use devices::{Device, DeviceTarget, NewDevice};
 pub use error::DirectoryError;
 pub use index::{Indexes, SLOTS};
 pub use tags::UserTags;
@@ -76,7 +78,11 @@ impl Directory {
                 loader.set_slot_name(slot, &name);
             }
             r.for_each_account(|uid, view| loader.account(uid, &view))?;
-            Ok(loader.finish())
+            let mut ix = loader.finish();
+            let mut holders = Vec::new();
+            r.for_each_device(|uid, _| holders.push((uid, true)))?;
+            ix.set_device_holders(&holders);
+            Ok(ix)
         })
     }
 

@@ -8,10 +8,10 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-pub use records::{AccountRecord, AccountView};
+pub use records::{AccountRecord, AccountView, DeviceRecord};
 use records::{decode, encode};
 use tables::{
-    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, CURSORS, META, PUSH_KEYS, PUSHES, SCHEMA_VERSION,
+    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, CURSORS, DEVICE_OWNERS, DEVICES, META, PUSH_KEYS, PUSHES, SCHEMA_VERSION,
     TAGS, meta,
 };
 
@@ -94,6 +94,8 @@ impl Store {
                 attr_names: txn.open_table(ATTR_NAMES).map_err(db_err)?,
                 pushes: txn.open_table(PUSHES).map_err(db_err)?,
                 cursors: txn.open_table(CURSORS).map_err(db_err)?,
+                devices: txn.open_table(DEVICES).map_err(db_err)?,
+                device_owners: txn.open_table(DEVICE_OWNERS).map_err(db_err)?,
                 audiences: txn.open_table(AUDIENCES).map_err(db_err)?,
                 push_keys: txn.open_table(PUSH_KEYS).map_err(db_err)?,
             };
@@ -125,6 +127,8 @@ impl Store {
             attr_names: txn.open_table(ATTR_NAMES).map_err(db_err)?,
             pushes: txn.open_table(PUSHES).map_err(db_err)?,
             cursors: txn.open_table(CURSORS).map_err(db_err)?,
+            devices: txn.open_table(DEVICES).map_err(db_err)?,
+            device_owners: txn.open_table(DEVICE_OWNERS).map_err(db_err)?,
             audiences: txn.open_table(AUDIENCES).map_err(db_err)?,
             push_keys: txn.open_table(PUSH_KEYS).map_err(db_err)?,
         };
@@ -256,6 +260,38 @@ macro_rules! readers {
                 .map_or(0, |v| v.value()))
         }
 
+        /// The devices of an account as (token, record), by token.
+        pub fn devices_of(&self, uid: u32) -> Result<Vec<(String, DeviceRecord)>, StoreError> {
+            let mut out = Vec::new();
+            for entry in self.devices.range((uid, "")..).map_err(db_err)? {
+                let (k, v) = entry.map_err(db_err)?;
+                let (owner, token) = k.value();
+                if owner != uid {
+                    break;
+                }
+                out.push((token.to_owned(), decode(v.value())?));
+            }
+            Ok(out)
+        }
+
+        /// The account holding a device token.
+        pub fn device_owner(&self, token: &str) -> Result<Option<u32>, StoreError> {
+            Ok(self.device_owners.get(token).map_err(db_err)?.map(|v| v.value()))
+        }
+
+        /// Calls `f` for every device as (uid, platform), in uid order.
+        pub fn for_each_device(
+            &self,
+            mut f: impl FnMut(u32, &str),
+        ) -> Result<(), StoreError> {
+            for entry in self.devices.iter().map_err(db_err)? {
+                let (k, v) = entry.map_err(db_err)?;
+                let record: DeviceRecord = decode(v.value())?;
+                f(k.value().0, &record.platform);
+            }
+            Ok(())
+        }
+
         /// The push sequence number recorded for an idempotency key.
         pub fn push_key(&self, key: &str) -> Result<Option<u64>, StoreError> {
             Ok(self.push_keys.get(key).map_err(db_err)?.map(|v| v.value()))
@@ -275,6 +311,8 @@ macro_rules! readers {
 
 /// A read snapshot; see [`Store::read`].
 pub struct Read {
+    devices: redb::ReadOnlyTable<(u32, &'static str), &'static [u8]>,
+    device_owners: redb::ReadOnlyTable<&'static str, u32>,
     cursors: redb::ReadOnlyTable<u32, u64>,
     pushes: redb::ReadOnlyTable<u64, &'static [u8]>,
     audiences: redb::ReadOnlyTable<u64, &'static [u8]>,
@@ -292,6 +330,8 @@ impl Read {
 
 /// An open write transaction; see [`Store::write`].
 pub struct Write<'t> {
+    devices: redb::Table<'t, (u32, &'static str), &'static [u8]>,
+    device_owners: redb::Table<'t, &'static str, u32>,
     cursors: redb::Table<'t, u32, u64>,
     pushes: redb::Table<'t, u64, &'static [u8]>,
     audiences: redb::Table<'t, u64, &'static [u8]>,
@@ -341,12 +381,33 @@ impl Write<'_> {
         Ok(())
     }
 
-    /// Deletes an account record, its id mapping and its inbox cursor.
+    /// Deletes an account record, its id mapping, its inbox cursor and its devices.
     pub fn delete_account(&mut self, uid: u32, id: &str) -> Result<(), StoreError> {
         self.accounts.remove(uid).map_err(db_err)?;
         self.account_ids.remove(id).map_err(db_err)?;
         self.cursors.remove(uid).map_err(db_err)?;
+        for (token, _) in self.devices_of(uid)? {
+            self.delete_device(uid, &token)?;
+        }
         Ok(())
+    }
+
+    /// Registers a device for an account (and records the token's owner).
+    pub fn put_device(&mut self, uid: u32, token: &str, device: &DeviceRecord) -> Result<(), StoreError> {
+        self.devices
+            .insert((uid, token), encode(device)?.as_slice())
+            .map_err(db_err)?;
+        self.device_owners.insert(token, uid).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Removes a device of an account; false when it was not registered.
+    pub fn delete_device(&mut self, uid: u32, token: &str) -> Result<bool, StoreError> {
+        let existed = self.devices.remove((uid, token)).map_err(db_err)?.is_some();
+        if existed {
+            self.device_owners.remove(token).map_err(db_err)?;
+        }
+        Ok(existed)
     }
 
     /// Sets an account's acknowledged inbox cursor.

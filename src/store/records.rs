@@ -19,6 +19,17 @@ pub struct AccountRecord {
     pub attrs: Vec<(u8, String)>,
 }
 
+/// A device registered for push notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// The platform (`ios`, `android`, ...): which transport serves it.
+    pub platform: String,
+    /// A transport chosen by name instead of the platform's default.
+    pub transport: Option<String>,
+    /// Unix seconds of (the last) registration.
+    pub registered_at: u64,
+}
+
 /// A borrowed view of an encoded [`AccountRecord`], decoded without copying its strings
 /// (rebuilding the indexes at start reads every record once).
 #[derive(Debug, Deserialize)]

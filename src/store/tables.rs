@@ -28,6 +28,11 @@ pub(crate) const PUSH_KEYS: TableDefinition<&str, u64> = TableDefinition::new("p
 /// Each account's acknowledged inbox cursor (a push sequence number).
 pub(crate) const CURSORS: TableDefinition<u32, u64> = TableDefinition::new("cursors");
 
+/// Devices by (account uid, device token) (postcard-encoded [`super::DeviceRecord`]).
+pub(crate) const DEVICES: TableDefinition<(u32, &str), &[u8]> = TableDefinition::new("devices");
+/// Device token -> the account uid that holds it (a token belongs to one account).
+pub(crate) const DEVICE_OWNERS: TableDefinition<&str, u32> = TableDefinition::new("device_owners");
+
 /// Keys of [`META`].
 pub(crate) mod meta {
     /// The schema version the data dir was written with.
