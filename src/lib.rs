@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod metrics;
 pub mod push;
+pub mod rest;
 pub mod server;
 pub mod store;
 pub mod time;

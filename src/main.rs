@@ -41,6 +41,17 @@ enum Command {
         #[arg(long, default_value_t = 86_400)]
         ttl: u64,
     },
+    /// Print a UserSig (the vendor's REST credential) signed with the app secret, for the
+    /// `usersig` query parameter of the /v4 REST API.
+    Usersig {
+        #[command(flatten)]
+        common: Common,
+        /// The identity it is for (the REST API takes the admin's: [app] admin).
+        identifier: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        expire: u64,
+    },
     /// Print the GraphQL schema (SDL); schema.graphql equals it.
     Schema,
 }
@@ -85,6 +96,22 @@ fn main() -> anyhow::Result<()> {
                 _ => Principal::Admin,
             };
             println!("{}", keys.mint(&principal, ttl));
+            Ok(())
+        }
+        Command::Usersig {
+            common,
+            identifier,
+            expire,
+        } => {
+            let config = common.load(None)?;
+            let sig = herald::rest::usersig::generate(
+                &config.app_secret()?,
+                config.app.id,
+                &identifier,
+                herald::time::now_secs(),
+                expire,
+            );
+            println!("{sig}");
             Ok(())
         }
         Command::Serve { common, listen } => {

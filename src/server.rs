@@ -32,6 +32,7 @@ struct Shared {
 /// `stopping` becomes true.
 pub fn router(app: Arc<App>, stopping: watch::Receiver<bool>) -> Router {
     let schema = api::schema(Some(app.clone()));
+    let rest = crate::rest::router(app.clone());
     Router::new()
         .route("/", get(graphiql))
         .route("/graphql", get(websocket).post(graphql))
@@ -42,6 +43,7 @@ pub fn router(app: Arc<App>, stopping: watch::Receiver<bool>) -> Router {
             schema,
             stopping,
         })
+        .merge(rest)
 }
 
 /// How often expired pushes are retired (their snapshots freed).

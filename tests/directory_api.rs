@@ -500,7 +500,10 @@ async fn devices_are_managed_by_the_admin_or_their_own_account() {
     let register = "mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { token platform transport registeredAt } }";
     let unregister = "mutation($i: UnregisterDeviceInput!) { unregisterDevice(input: $i) }";
     let data = s
-        .ok(register, json!({"i": {"account": "alice", "platform": "ios", "token": "apns-1"}}))
+        .ok(
+            register,
+            json!({"i": {"account": "alice", "platform": "ios", "token": "apns-1"}}),
+        )
         .await;
     assert_eq!(data["registerDevice"]["platform"], "ios");
     let alice = s.client_token("alice");
@@ -521,9 +524,15 @@ async fn devices_are_managed_by_the_admin_or_their_own_account() {
         .await;
     assert_eq!(code(&body), "FORBIDDEN");
     let body = s
-        .gql(register, json!({"i": {"account": "alice", "platform": "iOS 17", "token": "x"}}))
+        .gql(
+            register,
+            json!({"i": {"account": "alice", "platform": "iOS 17", "token": "x"}}),
+        )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["field"], "input.platform", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"], "input.platform",
+        "{body}"
+    );
     // A client's first call makes its account exist, as a login does.
     let newbie = s.client_token("newbie");
     let body = s
@@ -536,7 +545,10 @@ async fn devices_are_managed_by_the_admin_or_their_own_account() {
     assert!(body.get("errors").is_none(), "{body}");
 
     let data = s
-        .ok(r#"{ account(id: "alice") { devices { token platform transport } } }"#, json!({}))
+        .ok(
+            r#"{ account(id: "alice") { devices { token platform transport } } }"#,
+            json!({}),
+        )
         .await;
     assert_eq!(
         data["account"]["devices"],
@@ -544,11 +556,18 @@ async fn devices_are_managed_by_the_admin_or_their_own_account() {
                {"token": "fcm-1", "platform": "android", "transport": "fcm"}])
     );
     let body = s
-        .gql_as(Some(&alice), unregister, json!({"i": {"account": "alice", "token": "apns-1"}}))
+        .gql_as(
+            Some(&alice),
+            unregister,
+            json!({"i": {"account": "alice", "token": "apns-1"}}),
+        )
         .await;
     assert_eq!(body["data"]["unregisterDevice"], true, "{body}");
     let body = s
-        .gql(unregister, json!({"i": {"account": "alice", "token": "apns-1"}}))
+        .gql(
+            unregister,
+            json!({"i": {"account": "alice", "token": "apns-1"}}),
+        )
         .await;
     assert_eq!(code(&body), "NOT_FOUND");
     assert!(s.app.directory.indexes_match_store().unwrap());

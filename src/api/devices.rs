@@ -82,7 +82,11 @@ pub(super) struct DeviceMutation;
 #[Object]
 impl DeviceMutation {
     /// Registers a device (again: updates it). A token held by another account moves here.
-    async fn register_device(&self, ctx: &Context<'_>, input: RegisterDeviceInput) -> Result<Device> {
+    async fn register_device(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterDeviceInput,
+    ) -> Result<Device> {
         let directory = admin_or_self(ctx, &input.account)?.directory.clone();
         let device = dir::NewDevice {
             account: input.account,
@@ -96,11 +100,17 @@ impl DeviceMutation {
             let id = device.account.clone();
             blocking(move || directory.ensure_account(&id)).await?;
         }
-        Ok(blocking(move || directory.register_device(&device)).await?.into())
+        Ok(blocking(move || directory.register_device(&device))
+            .await?
+            .into())
     }
 
     /// Removes a device. `NOT_FOUND` when the account has no such token.
-    async fn unregister_device(&self, ctx: &Context<'_>, input: UnregisterDeviceInput) -> Result<bool> {
+    async fn unregister_device(
+        &self,
+        ctx: &Context<'_>,
+        input: UnregisterDeviceInput,
+    ) -> Result<bool> {
         let directory = admin_or_self(ctx, &input.account)?.directory.clone();
         blocking(move || directory.unregister_device(&input.account, &input.token)).await?;
         Ok(true)

@@ -167,9 +167,12 @@ impl Directory {
     }
 
     /// The devices of the accounts in `uids` that have any (one read snapshot).
-    pub fn device_targets(&self, uids: &RoaringBitmap) -> Result<Vec<DeviceTarget>, DirectoryError> {
+    pub fn device_targets(
+        &self,
+        uids: &RoaringBitmap,
+    ) -> Result<Vec<DeviceTarget>, DirectoryError> {
         let with_devices = uids & self.index.read().device_holders();
-        Ok(self.store.read(|r| {
+        self.store.read(|r| {
             let mut out = Vec::new();
             for uid in &with_devices {
                 let Some(account) = r.account(uid)? else {
@@ -186,7 +189,7 @@ impl Directory {
                 }
             }
             Ok::<_, DirectoryError>(out)
-        })?)
+        })
     }
 }
 
@@ -211,7 +214,11 @@ mod tests {
         import(&d, &["a", "b"]);
         d.register_device(&device("a", "tok1")).unwrap();
         d.register_device(&device("a", "tok1")).unwrap();
-        assert_eq!(d.devices("a").unwrap().len(), 1, "registering again updates");
+        assert_eq!(
+            d.devices("a").unwrap().len(),
+            1,
+            "registering again updates"
+        );
         d.register_device(&device("b", "tok1")).unwrap();
         assert!(d.devices("a").unwrap().is_empty(), "the token moved to b");
         let all = RoaringBitmap::from_iter([0u32, 1]);

@@ -11,8 +11,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 pub use records::{AccountRecord, AccountView, DeviceRecord};
 use records::{decode, encode};
 use tables::{
-    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, CURSORS, DEVICE_OWNERS, DEVICES, META, PUSH_KEYS, PUSHES, SCHEMA_VERSION,
-    TAGS, meta,
+    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, CURSORS, DEVICE_OWNERS, DEVICES, META, PUSH_KEYS,
+    PUSHES, SCHEMA_VERSION, TAGS, meta,
 };
 
 use crate::error::{Classified, Classify, Code};
@@ -276,14 +276,15 @@ macro_rules! readers {
 
         /// The account holding a device token.
         pub fn device_owner(&self, token: &str) -> Result<Option<u32>, StoreError> {
-            Ok(self.device_owners.get(token).map_err(db_err)?.map(|v| v.value()))
+            Ok(self
+                .device_owners
+                .get(token)
+                .map_err(db_err)?
+                .map(|v| v.value()))
         }
 
         /// Calls `f` for every device as (uid, platform), in uid order.
-        pub fn for_each_device(
-            &self,
-            mut f: impl FnMut(u32, &str),
-        ) -> Result<(), StoreError> {
+        pub fn for_each_device(&self, mut f: impl FnMut(u32, &str)) -> Result<(), StoreError> {
             for entry in self.devices.iter().map_err(db_err)? {
                 let (k, v) = entry.map_err(db_err)?;
                 let record: DeviceRecord = decode(v.value())?;
@@ -393,7 +394,12 @@ impl Write<'_> {
     }
 
     /// Registers a device for an account (and records the token's owner).
-    pub fn put_device(&mut self, uid: u32, token: &str, device: &DeviceRecord) -> Result<(), StoreError> {
+    pub fn put_device(
+        &mut self,
+        uid: u32,
+        token: &str,
+        device: &DeviceRecord,
+    ) -> Result<(), StoreError> {
         self.devices
             .insert((uid, token), encode(device)?.as_slice())
             .map_err(db_err)?;
