@@ -161,3 +161,192 @@ pub fn code(body: &Value) -> &str {
 pub fn herald_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_herald"))
 }
+
+/// A real `herald serve` process (the binary cargo built) on a data dir, listening on
+/// 127.0.0.1:0, with `HERALD_CONFIG` and `HERALD_APP_SECRET` removed from its environment.
+/// Killed with SIGKILL on drop if still running.
+pub struct Process {
+    /// `http://ADDR` from its first stdout line.
+    pub url: String,
+    /// The data dir it serves.
+    pub data_dir: PathBuf,
+    child: std::process::Child,
+    /// Kept open so the process never writes to a closed pipe.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// Its stderr (the log), collected by a thread.
+    log: Arc<std::sync::Mutex<String>>,
+    http: reqwest::Client,
+}
+
+impl Process {
+    /// Spawns `herald serve --listen 127.0.0.1:0 --data-dir DATA_DIR` and waits until it
+    /// prints `herald listening on http://ADDR`.
+    pub fn spawn(data_dir: &Path) -> Process {
+        use std::io::{BufRead, Read};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(herald_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("HERALD_CONFIG")
+            .env_remove("HERALD_APP_SECRET")
+            .env_remove("HERALD_LISTEN")
+            .env_remove("HERALD_DATA_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn herald serve");
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read herald's stdout");
+        let Some(url) = line.trim().strip_prefix("herald listening on ") else {
+            let status = child.wait().ok();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            panic!(
+                "herald serve did not start (first line {line:?}, exit {status:?}); log:\n{}",
+                log.lock().unwrap()
+            );
+        };
+        Process {
+            url: url.to_owned(),
+            data_dir: data_dir.to_path_buf(),
+            child,
+            _stdout: stdout,
+            log,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it logged to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Kills it with SIGKILL (no shutdown code runs) and waits until it is gone.
+    pub fn kill9(mut self) {
+        // On Unix, `Child::kill` sends SIGKILL.
+        self.child.kill().expect("SIGKILL herald");
+        let status = self.child.wait().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(9), "killed by SIGKILL, got {status}");
+        }
+        #[cfg(not(unix))]
+        let _ = status;
+    }
+
+    /// An admin token minted by `herald token --admin --data-dir DIR`.
+    pub fn admin_token(&self) -> String {
+        mint_token(&self.data_dir, &["--admin"])
+    }
+
+    /// A client token minted by `herald token --account ID --data-dir DIR`.
+    pub fn client_token(&self, account: &str) -> String {
+        mint_token(&self.data_dir, &["--account", account])
+    }
+
+    /// POSTs a GraphQL request with an optional bearer token; returns the JSON body.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// POSTs with `token` and expects no error; returns `data`.
+    pub async fn ok_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql_as(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// GETs a path and returns (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// The value of an unlabelled metric from `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let (_, text) = self.get("/metrics").await;
+        let prefix = format!("{name} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no metric {name} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits until `n` inbox sessions are registered (subscriptions open asynchronously).
+    pub async fn wait_sessions(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let have = self.metric("herald_sessions").await;
+            if have == n as f64 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {n} sessions, have {have}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `herald token ARGS --data-dir DATA_DIR` and returns the token it prints.
+pub fn mint_token(data_dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(herald_bin())
+        .arg("token")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("HERALD_CONFIG")
+        .env_remove("HERALD_APP_SECRET")
+        .env_remove("HERALD_DATA_DIR")
+        .output()
+        .expect("run herald token");
+    assert!(
+        out.status.success(),
+        "herald token {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
