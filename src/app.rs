@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use crate::api::auth::Keys;
 use crate::config::{Config, ConfigError};
-use crate::delivery::Delivery;
+use crate::delivery::{Delivery, Notifier};
 use crate::directory::{Directory, DirectoryError};
 use crate::metrics::{Metrics, Sample};
 use crate::push::{PushError, Pushes};
 use crate::store::{Store, StoreError};
 use crate::time::{Clock, SystemClock};
+use crate::transport::{self, NoSessions, TransportError, Transports};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,9 @@ pub enum StartError {
     /// The live pushes could not be loaded.
     #[error(transparent)]
     Push(#[from] PushError),
+    /// The transport plugins could not be loaded.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
 }
 
 /// Everything a request handler needs, shared by all of them.
@@ -50,6 +54,8 @@ pub struct App {
     pub keys: Keys,
     /// API counters.
     pub metrics: Arc<Metrics>,
+    /// Delivery transports, once [`App::start_transports`] has loaded them.
+    pub transports: std::sync::OnceLock<Arc<Transports>>,
 }
 
 impl App {
@@ -91,7 +97,32 @@ impl App {
             delivery,
             keys,
             metrics: Arc::new(Metrics::default()),
+            transports: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Loads the configured transport plugins and connects mobile notifications to
+    /// delivery. Needs a tokio runtime; the server calls it before it serves.
+    pub async fn start_transports(&self) -> Result<(), StartError> {
+        if self.transports.get().is_some() {
+            return Ok(());
+        }
+        let transports = Arc::new(
+            Transports::load(
+                &self.config.plugins,
+                &transport::cache_dir(&self.config.data_dir),
+                Arc::new(NoSessions),
+            )
+            .await?,
+        );
+        let notifier = Notifier::start(
+            self.directory.clone(),
+            self.pushes.clone(),
+            transports.clone(),
+        );
+        self.delivery.set_notifier(notifier);
+        let _ = self.transports.set(transports);
+        Ok(())
     }
 
     /// The `/metrics` text: API counters and the directory's gauges.
@@ -154,6 +185,10 @@ impl App {
             ),
         ];
         drop(ix);
-        self.metrics.render(&samples)
+        let mut text = self.metrics.render(&samples);
+        if let Some(transports) = self.transports.get() {
+            transports.render_metrics(&mut text);
+        }
+        text
     }
 }

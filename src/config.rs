@@ -1,9 +1,12 @@
 //! One configuration struct, layered: defaults < TOML file < environment < command-line flags.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use crate::transport::PluginConfig;
 
 /// The whole configuration of a Herald process.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -25,6 +28,8 @@ pub struct Config {
     pub push: PushConfig,
     /// Live delivery.
     pub delivery: DeliveryConfig,
+    /// Delivery transports (`[plugins.<name>]`), loaded by `transport`.
+    pub plugins: BTreeMap<String, PluginConfig>,
 }
 
 impl Default for Config {
@@ -38,6 +43,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             push: PushConfig::default(),
             delivery: DeliveryConfig::default(),
+            plugins: BTreeMap::new(),
         }
     }
 }

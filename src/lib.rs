@@ -18,3 +18,4 @@ pub mod rest;
 pub mod server;
 pub mod store;
 pub mod time;
+pub mod transport;

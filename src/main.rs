@@ -54,6 +54,21 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); schema.graphql equals it.
     Schema,
+    /// Work with transport plugins (WebAssembly components).
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Check that FILE is a herald:transport/transport@0.1.0 component and print what it
+    /// declares (name, version, platforms, imports, exports).
+    Check {
+        /// The component (.wasm).
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -81,6 +96,27 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Schema => {
             print!("{}", herald::api::sdl());
+            Ok(())
+        }
+        Command::Plugin {
+            command: PluginCommand::Check { file },
+        } => {
+            let wasm =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let info = herald::transport::check(&wasm)
+                .with_context(|| format!("{} is not a usable plugin", file.display()))?;
+            println!("ok: {}", file.display());
+            println!("name: {}", info.name);
+            println!("version: {}", info.version);
+            println!("platforms: {}", info.platforms.join(", "));
+            println!("imports:");
+            for import in &info.imports {
+                println!("  {import}");
+            }
+            println!("exports:");
+            for export in &info.exports {
+                println!("  {export}");
+            }
             Ok(())
         }
         Command::Token {

@@ -56,6 +56,9 @@ pub async fn run(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    app.start_transports()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let sweeper = tokio::spawn(sweep(app.clone()));
     let (stop, stopping) = watch::channel(false);
     let shutdown = async move {

@@ -9,6 +9,7 @@ mod directory;
 mod errors;
 mod inbox;
 mod observe;
+mod plugins;
 mod push;
 mod target;
 
@@ -23,7 +24,11 @@ use errors::gql;
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct Query(directory::DirectoryQuery, push::PushQuery);
+pub struct Query(
+    directory::DirectoryQuery,
+    push::PushQuery,
+    plugins::PluginQuery,
+);
 
 /// All mutations.
 #[derive(MergedObject, Default)]

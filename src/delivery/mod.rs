@@ -8,11 +8,15 @@
 //! it records the last sequence number, so there is no gap and no duplicate.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
+
+mod notify;
+
+pub use notify::Notifier;
 
 use crate::error::{Classified, Classify};
 use crate::push::{Fanout, LivePush, Pushes};
@@ -94,6 +98,8 @@ pub struct Delivery {
     /// The last sequence number fanned out; read under the registry's write lock to cut.
     last_fanned: AtomicU64,
     queue: usize,
+    /// Mobile notifications, once transports are loaded.
+    notifier: OnceLock<Arc<Notifier>>,
     /// Delivery totals.
     pub stats: DeliveryStats,
 }
@@ -140,6 +146,7 @@ impl Delivery {
             store,
             registry: RwLock::new(Registry::default()),
             queue: queue.max(1),
+            notifier: OnceLock::new(),
             stats: DeliveryStats::default(),
         });
         let fanout: std::sync::Weak<dyn Fanout> = Arc::downgrade(&delivery) as _;
@@ -216,6 +223,11 @@ impl Delivery {
         })?)
     }
 
+    /// Connects mobile notifications: pushes accepted from now on notify offline devices.
+    pub fn set_notifier(&self, notifier: Arc<Notifier>) {
+        let _ = self.notifier.set(notifier);
+    }
+
     /// How many sessions are open.
     pub fn sessions(&self) -> usize {
         self.registry.read().count
@@ -257,6 +269,9 @@ impl Fanout for Delivery {
             }
         }
         drop(reg);
+        if let Some(notifier) = self.notifier.get() {
+            notifier.accepted(push, reached.iter().copied().collect());
+        }
         push.count_delivered(reached, false);
         self.stats.sent_online.fetch_add(sent, Ordering::Relaxed);
         if !overflowed.is_empty() {

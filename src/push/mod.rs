@@ -525,6 +525,28 @@ impl Pushes {
         Ok(())
     }
 
+    /// Writes the notification counters of a push that is no longer live (a push with
+    /// lifetime 0 is finished before its notifications are); live ones are written by
+    /// the sweeper.
+    pub fn persist_notifications(&self, push: &LivePush) -> Result<(), PushError> {
+        if !push.retired.load(Ordering::Acquire) && push.record.expires_at > push.record.created_at
+        {
+            return Ok(());
+        }
+        let _order = self.accept.lock();
+        let now = push.report.snapshot(push.record.audience_size);
+        self.store.write(|w| {
+            let Some(mut record) = w.push::<PushRecord>(push.record.seq)? else {
+                return Ok(());
+            };
+            record.report.notifications_sent = now.notifications_sent;
+            record.report.notifications_failed = now.notifications_failed;
+            record.report.invalid_tokens_removed = now.invalid_tokens_removed;
+            w.put_push(record.seq, &record)
+        })?;
+        Ok(())
+    }
+
     fn retire(&self, seqs: &[u64]) -> Result<(), PushError> {
         let _order = self.accept.lock();
         let live: Vec<Arc<LivePush>> = {

@@ -350,3 +350,25 @@ pub fn mint_token(data_dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// Builds a workspace crate as a WebAssembly component with
+/// `$CARGO build -p <package> --target wasm32-wasip2 --profile plugin` (cargo has released
+/// its lock by the time tests run) and returns the component's path.
+pub fn build_component(package: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--quiet", "-p", package])
+        .args(["--target", "wasm32-wasip2", "--profile", "plugin"])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {package} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let file = format!("{}.wasm", package.replace('-', "_"));
+    let wasm = target.join("wasm32-wasip2/plugin").join(file);
+    assert!(wasm.is_file(), "{} missing after the build", wasm.display());
+    wasm
+}
