@@ -7,7 +7,6 @@ use super::errors::{blocking, gql};
 use super::target::AttributeInput;
 use super::{admin, cursor};
 use crate::directory as dir;
-use crate::error::{Classified, Classify};
 
 /// Accounts a page of `accounts` returns when `first` is not given.
 const DEFAULT_PAGE: usize = 100;
@@ -187,30 +186,6 @@ fn tags_input(input: Vec<UserTagsInput>) -> Vec<dir::UserTags> {
         .collect()
 }
 
-/// An unreadable `after` cursor or a bad page size.
-#[derive(Debug, thiserror::Error)]
-enum PageError {
-    #[error("after: not a cursor of this connection")]
-    Cursor,
-    #[error("first: {0} is outside 0..{MAX_PAGE}")]
-    First(i32),
-}
-
-impl Classify for PageError {
-    fn classify(&self) -> Classified {
-        match self {
-            PageError::Cursor => Classified::invalid("after"),
-            PageError::First(_) => Classified::limit("pageSize", "first"),
-        }
-    }
-}
-
-fn parse_cursor(after: &str) -> Result<u32, PageError> {
-    cursor::decode("account", after)
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or(PageError::Cursor)
-}
-
 /// Directory queries.
 #[derive(Default)]
 pub(super) struct DirectoryQuery;
@@ -232,18 +207,11 @@ impl DirectoryQuery {
         #[graphql(desc = "Cursor of the last account of the previous page.")] after: Option<String>,
     ) -> Result<Connection<String, AccountNode, AccountsTotal>> {
         let directory = admin(ctx)?.directory.clone();
-        let first = match first {
-            None => DEFAULT_PAGE,
-            Some(n) => usize::try_from(n)
-                .ok()
-                .filter(|n| *n <= MAX_PAGE)
-                .ok_or_else(|| gql(PageError::First(n)))?,
-        };
-        let after = after
-            .as_deref()
-            .map(parse_cursor)
-            .transpose()
-            .map_err(gql)?;
+        let first = cursor::page_size(first, DEFAULT_PAGE, MAX_PAGE).map_err(gql)?;
+        let after = cursor::after("account", after.as_deref())
+            .map_err(gql)?
+            .map(|n| u32::try_from(n).map_err(|_| gql(cursor::PageError::Cursor)))
+            .transpose()?;
         let total = directory.account_count();
         let mut page = blocking(move || directory.accounts(after, first + 1)).await?;
         let has_next = page.len() > first;
@@ -440,12 +408,6 @@ fn batch(changed: Result<usize>) -> Result<BatchPayload> {
 mod tests {
     use super::*;
     use crate::directory::DirectoryError;
-
-    #[test]
-    fn account_cursors_fit_a_uid() {
-        assert_eq!(parse_cursor(&cursor::encode("account", 42)).unwrap(), 42);
-        assert!(parse_cursor(&cursor::encode("account", u64::MAX)).is_err());
-    }
 
     #[test]
     fn directory_errors_keep_their_code() {

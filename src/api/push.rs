@@ -5,7 +5,7 @@ use super::errors::{blocking, gql};
 use super::target::TargetInput;
 use super::{admin, cursor};
 use crate::audience::Target;
-use crate::push::{self, PushError, PushRequest, PushView};
+use crate::push::{self, PushRequest, PushView};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 
@@ -136,13 +136,6 @@ pub(super) struct PushInput {
     idempotency_key: Option<String>,
 }
 
-fn parse_cursor(after: &str) -> Result<u64, PushError> {
-    cursor::decode("push", after).ok_or_else(|| PushError::Page {
-        field: "after",
-        message: "not a cursor of this connection".into(),
-    })
-}
-
 /// The audience target of an optional input (omitted = all accounts).
 fn target_of(input: Option<TargetInput>) -> Result<Target> {
     input
@@ -173,23 +166,8 @@ impl PushQuery {
         status: Option<PushStatus>,
     ) -> Result<Connection<String, Push, EmptyFields>> {
         let pushes = admin(ctx)?.pushes.clone();
-        let first = match first {
-            None => DEFAULT_PAGE,
-            Some(n) => usize::try_from(n)
-                .ok()
-                .filter(|n| *n <= MAX_PAGE)
-                .ok_or_else(|| {
-                    gql(PushError::Page {
-                        field: "first",
-                        message: format!("{n} is outside 0..{MAX_PAGE}"),
-                    })
-                })?,
-        };
-        let before = after
-            .as_deref()
-            .map(parse_cursor)
-            .transpose()
-            .map_err(gql)?;
+        let first = cursor::page_size(first, DEFAULT_PAGE, MAX_PAGE).map_err(gql)?;
+        let before = cursor::after("push", after.as_deref()).map_err(gql)?;
         let status = status.map(push::Status::from);
         let (page, more) = blocking(move || pushes.list(first, before, status)).await?;
         let mut connection = Connection::new(before.is_some(), more);

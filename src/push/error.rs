@@ -39,14 +39,6 @@ pub enum PushError {
     /// No push has this id.
     #[error("push {0:?} does not exist")]
     NotFound(String),
-    /// A cursor or page size is bad.
-    #[error("{field}: {message}")]
-    Page {
-        /// The argument.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
     /// The directory failed.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
@@ -87,7 +79,6 @@ impl Classify for PushError {
                 field: Some("id".into()),
                 ..Classified::new(Code::NotFound)
             },
-            PushError::Page { field, .. } => Classified::invalid(*field),
             PushError::Directory(e) => e.classify(),
             PushError::Store(e) => e.classify(),
             PushError::CorruptAudience(_) => Classified::new(Code::Internal),

@@ -313,10 +313,9 @@ impl From<PushError> for RestError {
             PushError::TooFrequent { .. } => RestError::TooFrequent(e.to_string()),
             PushError::DailyQuota(_) => RestError::DailyQuota(e.to_string()),
             PushError::Directory(e) => RestError::from_directory(e),
-            PushError::NotFound(_)
-            | PushError::Page { .. }
-            | PushError::Store(_)
-            | PushError::CorruptAudience(_) => RestError::Internal(e.to_string()),
+            PushError::NotFound(_) | PushError::Store(_) | PushError::CorruptAudience(_) => {
+                RestError::Internal(e.to_string())
+            }
         }
     }
 }
