@@ -47,7 +47,9 @@ impl Classify for AuthError {
 struct Claims {
     sub: String,
     exp: u64,
-    iat: u64,
+    /// Optional: API.md requires only `sub` and `exp`, so backends may omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
 }
 
 /// Signs and checks tokens for one app.
@@ -93,7 +95,7 @@ impl Keys {
         let claims = Claims {
             sub,
             exp: now.saturating_add(ttl_seconds),
-            iat: now,
+            iat: Some(now),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing of a small claim set cannot fail")
@@ -164,7 +166,7 @@ mod tests {
             &Claims {
                 sub: "alice".into(),
                 exp: unix_now() - 10,
-                iat: unix_now() - 20,
+                iat: Some(unix_now() - 20),
             },
             &EncodingKey::from_secret(b"secret"),
         )
@@ -176,6 +178,18 @@ mod tests {
         for e in [AuthError::Missing, AuthError::Expired] {
             assert_eq!(e.classify().code, Code::Unauthenticated);
         }
+    }
+
+    #[test]
+    fn a_token_with_only_sub_and_exp_is_accepted() {
+        let keys = Keys::new("secret", "administrator");
+        let minimal = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "alice", "exp": unix_now() + 60}),
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap();
+        assert_eq!(keys.verify(&minimal), Ok(Principal::Client("alice".into())));
     }
 
     #[test]
