@@ -39,6 +39,13 @@ pub(super) struct PluginCounters {
     memory_exceeded: u64,
     /// Instances re-created after a failure.
     restarts: u64,
+    /// Calls into the plugin (render and send-batch).
+    calls: u64,
+    /// Seconds spent inside those calls, host imports included.
+    call_seconds: f64,
+    /// Of `callSeconds`, the seconds in `http-send` (requests on the wire); the rest is the
+    /// plugin's own work and the WebAssembly boundary.
+    http_seconds: f64,
 }
 
 /// A configured transport plugin.
@@ -86,6 +93,9 @@ impl From<PluginStatus> for Plugin {
                 deadline_exceeded: c.deadline_exceeded,
                 memory_exceeded: c.memory_exceeded,
                 restarts: c.restarts,
+                calls: c.calls,
+                call_seconds: c.call_micros as f64 / 1e6,
+                http_seconds: c.http_micros as f64 / 1e6,
             },
         }
     }

@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +21,7 @@ use super::Publisher;
 use super::config::AllowedHost;
 use super::contract::herald::transport::host::{self, HttpError, Level, Request, Response};
 use super::contract::herald::transport::types;
+use super::counters::Histogram;
 
 /// Requests of one `http-send` call in flight at once.
 const HTTP_CONCURRENCY: usize = 64;
@@ -38,6 +40,10 @@ pub(crate) struct Capabilities {
     pub(crate) http: Option<HttpGrant>,
     /// `None` unless `allow_publish`.
     pub(crate) publisher: Option<Arc<dyn Publisher>>,
+    /// Wall time spent in `http-send` by all instances, in microseconds.
+    pub(crate) http_micros: AtomicU64,
+    /// How long each request took.
+    pub(crate) http_latency: Histogram,
 }
 
 impl Capabilities {
@@ -47,6 +53,8 @@ impl Capabilities {
             plugin: plugin.to_owned(),
             http: None,
             publisher: None,
+            http_micros: AtomicU64::new(0),
+            http_latency: Histogram::default(),
         }
     }
 }
@@ -242,11 +250,22 @@ impl host::Host for HostState {
                 .map(|_| Err(HttpError::Denied(why.clone())))
                 .collect();
         };
-        futures_util::stream::iter(requests)
-            .map(|request| send_one(grant, request))
+        let started = Instant::now();
+        let latency = &self.caps.http_latency;
+        let responses = futures_util::stream::iter(requests)
+            .map(|request| async move {
+                let sent = Instant::now();
+                let response = send_one(grant, request).await;
+                latency.record(sent.elapsed());
+                response
+            })
             .buffered(HTTP_CONCURRENCY)
             .collect()
-            .await
+            .await;
+        self.caps
+            .http_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        responses
     }
 
     async fn publish(&mut self, account: String, payload: Vec<u8>) -> Result<u32, String> {

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 pub enum TransportError {
     /// `file` is unset and Herald has no built-in plugin of that name.
     #[error(
-        "no built-in plugin named {0:?} in this build of Herald: set `file` in [plugins.{0}] \
-         (built-ins are the files in plugins/dist/ when Herald was compiled)"
+        "no built-in plugin named {0:?}: set `file` in [plugins.{0}] (the built-ins are inapp, \
+         apns and fcm)"
     )]
     NoBuiltin(String),
     /// A `[plugins.<name>]` value is out of range or malformed.

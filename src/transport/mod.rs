@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 pub use self::config::PluginConfig;
 pub use self::contract::herald::transport::types::{Message, Notification, Target};
-pub use self::counters::PluginCounters;
+pub use self::counters::{LATENCY_BOUNDS_MICROS, Latencies, PluginCounters};
 pub use self::error::TransportError;
 pub use self::plugin::Plugin;
 
@@ -329,6 +329,8 @@ async fn load_one(
         plugin: name.to_owned(),
         http,
         publisher: config.allow_publish.then(|| publisher.clone()),
+        http_micros: Default::default(),
+        http_latency: Default::default(),
     });
     let started = Instant::now();
     let cache = cache_dir.to_owned();
@@ -387,7 +389,12 @@ pub fn check(wasm: &[u8]) -> Result<PluginInfo, TransportError> {
     })
 }
 
-/// Names of the plugins built into this binary (`plugins/dist/*.wasm` at compile time).
+/// Names of the plugins built into this binary (`plugins/{inapp,apns,fcm}`).
 pub fn builtins() -> Vec<&'static str> {
-    builtin::available()
+    builtin::NAMES.to_vec()
+}
+
+/// The component of a built-in plugin, as embedded in this binary.
+pub fn builtin_component(name: &str) -> Option<&'static [u8]> {
+    builtin::builtin(name)
 }

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
@@ -265,7 +266,10 @@ impl Plugin {
 
     /// Its counters now.
     pub fn counters(&self) -> PluginCounters {
-        self.counters.snapshot()
+        self.counters.snapshot(
+            self.caps.http_micros.load(Ordering::Relaxed),
+            self.caps.http_latency.snapshot(),
+        )
     }
 
     /// Renders `message` once, sends to `targets` in batches of `batch_size`, retries
@@ -419,6 +423,7 @@ impl Plugin {
             None => self.fresh().await?,
         };
         let (memory, timeout) = (self.config.memory_mib, self.timeout());
+        let started = Instant::now();
         let result = match call {
             Call::Render(message) => instance
                 .call(memory, timeout, |b, s| {
@@ -433,6 +438,11 @@ impl Plugin {
                 .await
                 .map(Answer::Send),
         };
+        Counters::add(&self.counters.calls, 1);
+        Counters::add(
+            &self.counters.call_micros,
+            started.elapsed().as_micros() as usize,
+        );
         match result {
             Ok(answer) => {
                 self.idle.lock().push(instance);

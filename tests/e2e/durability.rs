@@ -2,14 +2,12 @@
 //! pushes are accepted (and once in the middle of a large fan-out), restarted on the same
 //! data dir, and offline users still receive every live push on reconnect; cursors hold.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Process;
-use common::ws::Inbox;
+use crate::common::Process;
+use crate::common::ws::Inbox;
 use futures_util::StreamExt;
 use herald::api::auth::{Keys, Principal};
 use serde_json::{Value, json};

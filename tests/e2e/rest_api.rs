@@ -3,11 +3,10 @@
 //! every vendor error code, the liberal readings real clients need, and a REST push that a
 //! GraphQL inbox subscriber receives and GraphQL shows.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
-use common::ws::Inbox;
+use crate::common::ws::Inbox;
 use herald::api::auth::Principal;
 use herald::app::App;
 use herald::config::Config;

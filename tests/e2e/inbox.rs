@@ -1,12 +1,11 @@
 //! Delivery over WebSocket: online users at once, offline users on reconnect within the
 //! push's lifetime and never after, cursors, several sessions, slow consumers.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
-use common::ws::Inbox;
-use common::{Server, code};
+use crate::common::ws::Inbox;
+use crate::common::{Server, code};
 use herald::time::ManualClock;
 use serde_json::{Value, json};
 

@@ -1,9 +1,8 @@
 //! Every Directory operation of API.md over HTTP against a real server, every limit and bad
 //! input answered with its code and nothing changed, and a restart that keeps everything.
 
-mod common;
-
-use common::{Server, code};
+use crate::common;
+use crate::common::{Server, code};
 use serde_json::{Value, json};
 
 const STATE: &str = r#"{

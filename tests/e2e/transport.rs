@@ -4,9 +4,7 @@
 //! keeps serving, other plugins never notice. Also: capabilities are denied unless granted,
 //! `check` explains what is wrong with a file, compiled code is cached on disk.
 
-mod common;
-
-use common::build_component;
+use crate::common::build_component;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

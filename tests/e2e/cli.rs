@@ -1,7 +1,6 @@
 //! The `herald` binary: `serve` on first start, `token`, `schema`, graceful shutdown.
 
-mod common;
-
+use crate::common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -1,7 +1,6 @@
 //! A real Herald server on 127.0.0.1:0 with a temporary data dir, and a GraphQL client.
-#![allow(dead_code, unreachable_pub)]
 
-pub mod ws;
+pub(crate) mod ws;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,16 +13,16 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 /// A server running in this process; stopped on `stop` or drop.
-pub struct Server {
-    pub url: String,
-    pub app: Arc<App>,
+pub(crate) struct Server {
+    pub(crate) url: String,
+    pub(crate) app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     http: reqwest::Client,
 }
 
 /// The config of a test server on `data_dir`.
-pub fn config(data_dir: &Path) -> Config {
+pub(crate) fn config(data_dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
@@ -33,23 +32,23 @@ pub fn config(data_dir: &Path) -> Config {
 
 impl Server {
     /// Starts a server with the default config on `data_dir`.
-    pub async fn start(data_dir: &Path) -> Server {
+    pub(crate) async fn start(data_dir: &Path) -> Server {
         Self::start_with(config(data_dir)).await
     }
 
     /// Starts a server with `config`.
-    pub async fn start_with(config: Config) -> Server {
+    pub(crate) async fn start_with(config: Config) -> Server {
         Self::start_app(App::open(config).expect("open app"), None).await
     }
 
     /// Starts a server whose connections have a small kernel send buffer, as on a
     /// constrained network, so a client that stops reading soon blocks the server's writes.
-    pub async fn start_with_send_buffer(config: Config, bytes: u32) -> Server {
+    pub(crate) async fn start_with_send_buffer(config: Config, bytes: u32) -> Server {
         Self::start_app(App::open(config).expect("open app"), Some(bytes)).await
     }
 
     /// Starts a server whose clock only moves when the test says so.
-    pub async fn start_with_clock(data_dir: &Path, clock: Arc<ManualClock>) -> Server {
+    pub(crate) async fn start_with_clock(data_dir: &Path, clock: Arc<ManualClock>) -> Server {
         Self::start_app(
             App::open_with_clock(config(data_dir), clock).expect("open app"),
             None,
@@ -84,7 +83,7 @@ impl Server {
     }
 
     /// Stops the server and waits until it has released the data dir.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -101,16 +100,16 @@ impl Server {
         );
     }
 
-    pub fn admin_token(&self) -> String {
+    pub(crate) fn admin_token(&self) -> String {
         self.app.keys.mint(&Principal::Admin, 3600)
     }
 
-    pub fn client_token(&self, account: &str) -> String {
+    pub(crate) fn client_token(&self, account: &str) -> String {
         self.app.keys.mint(&Principal::Client(account.into()), 3600)
     }
 
     /// POSTs a GraphQL request with an optional bearer token; returns the JSON body.
-    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut req = self
             .http
             .post(format!("{}/graphql", self.url))
@@ -122,20 +121,20 @@ impl Server {
     }
 
     /// POSTs a GraphQL request as admin.
-    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql(&self, query: &str, variables: Value) -> Value {
         let token = self.admin_token();
         self.gql_as(Some(&token), query, variables).await
     }
 
     /// POSTs as admin and expects no error; returns `data`.
-    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+    pub(crate) async fn ok(&self, query: &str, variables: Value) -> Value {
         let body = self.gql(query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
     }
 
     /// GETs a path and returns (status, body).
-    pub async fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let resp = self
             .http
             .get(format!("{}{path}", self.url))
@@ -145,31 +144,31 @@ impl Server {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
 }
 
 /// The first error's `extensions.code`.
-pub fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 /// The path of the herald binary built by cargo for these tests.
-pub fn herald_bin() -> PathBuf {
+pub(crate) fn herald_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_herald"))
 }
 
 /// A real `herald serve` process (the binary cargo built) on a data dir, listening on
 /// 127.0.0.1:0, with `HERALD_CONFIG` and `HERALD_APP_SECRET` removed from its environment.
 /// Killed with SIGKILL on drop if still running.
-pub struct Process {
+pub(crate) struct Process {
     /// `http://ADDR` from its first stdout line.
-    pub url: String,
+    pub(crate) url: String,
     /// The data dir it serves.
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     child: std::process::Child,
     /// Kept open so the process never writes to a closed pipe.
     _stdout: std::io::BufReader<std::process::ChildStdout>,
@@ -181,7 +180,7 @@ pub struct Process {
 impl Process {
     /// Spawns `herald serve --listen 127.0.0.1:0 --data-dir DATA_DIR` and waits until it
     /// prints `herald listening on http://ADDR`.
-    pub fn spawn(data_dir: &Path) -> Process {
+    pub(crate) fn spawn(data_dir: &Path) -> Process {
         use std::io::{BufRead, Read};
         use std::process::{Command, Stdio};
         let mut child = Command::new(herald_bin())
@@ -231,18 +230,13 @@ impl Process {
         }
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// What it logged to stderr so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Kills it with SIGKILL (no shutdown code runs) and waits until it is gone.
-    pub fn kill9(mut self) {
+    pub(crate) fn kill9(mut self) {
         // On Unix, `Child::kill` sends SIGKILL.
         self.child.kill().expect("SIGKILL herald");
         let status = self.child.wait().unwrap();
@@ -256,17 +250,17 @@ impl Process {
     }
 
     /// An admin token minted by `herald token --admin --data-dir DIR`.
-    pub fn admin_token(&self) -> String {
+    pub(crate) fn admin_token(&self) -> String {
         mint_token(&self.data_dir, &["--admin"])
     }
 
     /// A client token minted by `herald token --account ID --data-dir DIR`.
-    pub fn client_token(&self, account: &str) -> String {
+    pub(crate) fn client_token(&self, account: &str) -> String {
         mint_token(&self.data_dir, &["--account", account])
     }
 
     /// POSTs a GraphQL request with an optional bearer token; returns the JSON body.
-    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut req = self
             .http
             .post(format!("{}/graphql", self.url))
@@ -278,14 +272,14 @@ impl Process {
     }
 
     /// POSTs with `token` and expects no error; returns `data`.
-    pub async fn ok_as(&self, token: &str, query: &str, variables: Value) -> Value {
+    pub(crate) async fn ok_as(&self, token: &str, query: &str, variables: Value) -> Value {
         let body = self.gql_as(Some(token), query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
     }
 
     /// GETs a path and returns (status, body).
-    pub async fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let resp = self
             .http
             .get(format!("{}{path}", self.url))
@@ -296,7 +290,7 @@ impl Process {
     }
 
     /// The value of an unlabelled metric from `/metrics`.
-    pub async fn metric(&self, name: &str) -> f64 {
+    pub(crate) async fn metric(&self, name: &str) -> f64 {
         let (_, text) = self.get("/metrics").await;
         let prefix = format!("{name} ");
         text.lines()
@@ -308,7 +302,7 @@ impl Process {
     }
 
     /// Waits until `n` inbox sessions are registered (subscriptions open asynchronously).
-    pub async fn wait_sessions(&self, n: usize) {
+    pub(crate) async fn wait_sessions(&self, n: usize) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let have = self.metric("herald_sessions").await;
@@ -332,7 +326,7 @@ impl Drop for Process {
 }
 
 /// Runs `herald token ARGS --data-dir DATA_DIR` and returns the token it prints.
-pub fn mint_token(data_dir: &Path, args: &[&str]) -> String {
+pub(crate) fn mint_token(data_dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(herald_bin())
         .arg("token")
         .args(args)
@@ -354,7 +348,7 @@ pub fn mint_token(data_dir: &Path, args: &[&str]) -> String {
 /// Builds a workspace crate as a WebAssembly component with
 /// `$CARGO build -p <package> --target wasm32-wasip2 --profile plugin` (cargo has released
 /// its lock by the time tests run) and returns the component's path.
-pub fn build_component(package: &str) -> PathBuf {
+pub(crate) fn build_component(package: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)

@@ -12,23 +12,23 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for a message before it fails (a hang guard, not a measurement).
 const WAIT: Duration = Duration::from_secs(20);
 
-pub const INBOX: &str = "subscription($after: String) { inbox(after: $after) { id seq sender sentAt expiresAt body { ... on TextElement { text } } } }";
+pub(crate) const INBOX: &str = "subscription($after: String) { inbox(after: $after) { id seq sender sentAt expiresAt body { ... on TextElement { text } } } }";
 
 /// One WebSocket connection with one inbox subscription.
-pub struct Inbox {
+pub(crate) struct Inbox {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 impl Inbox {
     /// Connects to `http_url`'s /graphql, authenticates with `token`, subscribes to the
     /// inbox from `after`.
-    pub async fn open(http_url: &str, token: Option<&str>, after: Option<&str>) -> Inbox {
+    pub(crate) async fn open(http_url: &str, token: Option<&str>, after: Option<&str>) -> Inbox {
         Self::open_with_buffer(http_url, token, after, None).await
     }
 
     /// [`Inbox::open`] with a small socket receive buffer, so a client that stops reading
     /// soon stops the server from writing (a stuck phone on a bad network).
-    pub async fn open_with_buffer(
+    pub(crate) async fn open_with_buffer(
         http_url: &str,
         token: Option<&str>,
         after: Option<&str>,
@@ -96,7 +96,7 @@ impl Inbox {
 
     /// The next inbox item's payload: `{"data": {"inbox": ...}}` or `{"errors": [...]}`;
     /// `{"complete": true}` when the subscription ended.
-    pub async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
         loop {
             let Some(frame) = self.frame().await else {
                 return json!({"closed": true});
@@ -111,7 +111,7 @@ impl Inbox {
     }
 
     /// The next item's message text, failing on anything else.
-    pub async fn text(&mut self) -> String {
+    pub(crate) async fn text(&mut self) -> String {
         let item = self.next().await;
         item["data"]["inbox"]["body"][0]["text"]
             .as_str()
@@ -120,7 +120,7 @@ impl Inbox {
     }
 
     /// The next item, failing on anything but a message.
-    pub async fn message(&mut self) -> Value {
+    pub(crate) async fn message(&mut self) -> Value {
         let item = self.next().await;
         assert!(
             item["data"]["inbox"].is_object(),

@@ -1,11 +1,10 @@
 //! Targeting and push tasks over HTTP against a real server: every targeting form, durable,
 //! idempotent and cancellable pushes, expiry, rate rules, and bad pushes leaving nothing.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
-use common::{Server, code};
+use crate::common::{Server, code};
 use herald::time::ManualClock;
 use serde_json::{Value, json};
 
