@@ -120,7 +120,7 @@ impl App {
             self.pushes.clone(),
             transports.clone(),
         );
-        self.delivery.set_notifier(notifier);
+        self.delivery.set_notifier(notifier)?;
         let _ = self.transports.set(transports);
         Ok(())
     }

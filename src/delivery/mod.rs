@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
+use roaring::RoaringBitmap;
 use tokio::sync::mpsc;
 
 mod notify;
@@ -19,7 +20,7 @@ mod notify;
 pub use notify::Notifier;
 
 use crate::error::{Classified, Classify};
-use crate::push::{Fanout, LivePush, Pushes};
+use crate::push::{Fanout, LivePush, PushError, Pushes};
 use crate::store::{Store, StoreError};
 
 /// Why an inbox call was refused.
@@ -223,9 +224,30 @@ impl Delivery {
         })?)
     }
 
-    /// Connects mobile notifications: pushes accepted from now on notify offline devices.
-    pub fn set_notifier(&self, notifier: Arc<Notifier>) {
-        let _ = self.notifier.set(notifier);
+    /// Connects mobile notifications: pushes accepted from now on notify offline devices
+    /// (and are marked so in the store until done), and the live pushes whose notifying did
+    /// not finish before Herald stopped are notified now, to the accounts not online.
+    pub fn set_notifier(&self, notifier: Arc<Notifier>) -> Result<(), PushError> {
+        if self.notifier.set(notifier.clone()).is_err() {
+            return Ok(());
+        }
+        // Listed before marking starts: a push accepted in between is notified once, by
+        // fan-out, and is not in this list.
+        let unfinished = self.pushes.pending_notifications()?;
+        self.pushes.enable_notifications();
+        for push in unfinished {
+            let online: RoaringBitmap = {
+                let reg = self.registry.read();
+                reg.by_uid
+                    .keys()
+                    .copied()
+                    .filter(|uid| push.audience.contains(*uid))
+                    .collect()
+            };
+            tracing::info!(push = %push.record.id, "resuming unfinished notifications");
+            notifier.accepted(&push, online);
+        }
+        Ok(())
     }
 
     /// How many sessions are open.

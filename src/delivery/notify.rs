@@ -91,12 +91,26 @@ fn notification(text: String, offline: Option<&OfflinePush>, platforms: &[String
     }
 }
 
+/// Notifies the devices of one push, then marks its notifying finished (durably), whatever
+/// happened: a push that cannot be notified is not tried again at the next start.
 async fn notify(
     directory: &Arc<Directory>,
     pushes: &Arc<Pushes>,
     transports: &Transports,
     job: Job,
 ) {
+    send(directory, transports, &job).await;
+    let pushes = pushes.clone();
+    let push = job.push.clone();
+    let persisted = tokio::task::spawn_blocking(move || pushes.persist_notifications(&push)).await;
+    if let Ok(Err(e)) = persisted {
+        tracing::error!(push = %job.push.record.id, error = %e, "cannot persist notification counters");
+    }
+}
+
+/// Sends the notifications of one push through the plugins of its devices' platforms and
+/// counts the outcomes in its report; removes the devices whose tokens are dead.
+async fn send(directory: &Arc<Directory>, transports: &Transports, job: &Job) {
     let record = &job.push.record;
     let offline = record.offline_push.as_ref();
     let Some(text) = body::notification_text(&record.body, offline) else {
@@ -189,10 +203,4 @@ async fn notify(
     report
         .invalid_tokens_removed
         .fetch_add(removed, Ordering::Relaxed);
-    let pushes = pushes.clone();
-    let push = job.push.clone();
-    let persisted = tokio::task::spawn_blocking(move || pushes.persist_notifications(&push)).await;
-    if let Ok(Err(e)) = persisted {
-        tracing::error!(push = %record.id, error = %e, "cannot persist notification counters");
-    }
 }

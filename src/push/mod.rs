@@ -190,6 +190,8 @@ pub struct Pushes {
     last_seq: AtomicU64,
     /// Delivery, held weakly: it holds this service, and a cycle would keep the store open.
     fanout: OnceLock<Weak<dyn Fanout>>,
+    /// Whether accepted pushes are marked for mobile notification (transports are loaded).
+    notify: AtomicBool,
 }
 
 impl Pushes {
@@ -240,6 +242,7 @@ impl Pushes {
             live: RwLock::new(live),
             last_seq: AtomicU64::new(last_seq),
             fanout: OnceLock::new(),
+            notify: AtomicBool::new(false),
         };
         if !stale.is_empty() {
             // Pushes that ran out while the server was down: retire them as the sweeper would.
@@ -319,6 +322,10 @@ impl Pushes {
                 w.put_push_key(key, seq)?;
             }
             let live = lifetime > 0;
+            let wants_notification = !record.offline_push.as_ref().is_some_and(|o| o.disabled);
+            if live && wants_notification && self.notify.load(Ordering::Acquire) {
+                w.put_pending_notification(seq)?;
+            }
             if live {
                 let mut bytes = Vec::with_capacity(audience.serialized_size());
                 audience
@@ -525,17 +532,25 @@ impl Pushes {
         Ok(())
     }
 
-    /// Writes the notification counters of a push that is no longer live (a push with
-    /// lifetime 0 is finished before its notifications are); live ones are written by
-    /// the sweeper.
+    /// From now on, accepted pushes are marked for mobile notification in the same
+    /// transaction, so notifying resumes after a crash ([`Pushes::pending_notifications`]).
+    pub fn enable_notifications(&self) {
+        self.notify.store(true, Ordering::Release);
+    }
+
+    /// Notifying `push` finished: forgets its mark, and writes its notification counters
+    /// when it is no longer live (a push with lifetime 0 is finished before its
+    /// notifications are); the counters of live ones are written by the sweeper.
     pub fn persist_notifications(&self, push: &LivePush) -> Result<(), PushError> {
-        if !push.retired.load(Ordering::Acquire) && push.record.expires_at > push.record.created_at
-        {
-            return Ok(());
-        }
+        let finished = push.retired.load(Ordering::Acquire)
+            || push.record.expires_at <= push.record.created_at;
         let _order = self.accept.lock();
         let now = push.report.snapshot(push.record.audience_size);
         self.store.write(|w| {
+            w.delete_pending_notification(push.record.seq)?;
+            if !finished {
+                return Ok(());
+            }
             let Some(mut record) = w.push::<PushRecord>(push.record.seq)? else {
                 return Ok(());
             };
@@ -547,6 +562,27 @@ impl Pushes {
         Ok(())
     }
 
+    /// The live pushes whose notifying did not finish (Herald stopped first), oldest first;
+    /// marks of pushes no longer live are dropped.
+    pub fn pending_notifications(&self) -> Result<Vec<Arc<LivePush>>, PushError> {
+        let seqs = self.store.read(|r| r.pending_notifications())?;
+        let (live, stale): (Vec<_>, Vec<_>) = {
+            let map = self.live.read();
+            let (live, stale): (Vec<_>, Vec<_>) =
+                seqs.iter().partition(|seq| map.contains_key(seq));
+            (live.iter().map(|seq| map[*seq].clone()).collect(), stale)
+        };
+        if !stale.is_empty() {
+            self.store.write(|w| {
+                for seq in &stale {
+                    w.delete_pending_notification(**seq)?;
+                }
+                Ok::<_, PushError>(())
+            })?;
+        }
+        Ok(live)
+    }
+
     fn retire(&self, seqs: &[u64]) -> Result<(), PushError> {
         let _order = self.accept.lock();
         let live: Vec<Arc<LivePush>> = {
@@ -556,6 +592,7 @@ impl Pushes {
         self.store.write(|w| {
             for seq in seqs {
                 w.delete_audience(*seq)?;
+                w.delete_pending_notification(*seq)?;
             }
             for p in &live {
                 let mut record = p.record.clone();

@@ -11,8 +11,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 pub use records::{AccountRecord, AccountView, DeviceRecord};
 use records::{decode, encode};
 use tables::{
-    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, CURSORS, DEVICE_OWNERS, DEVICES, META, PUSH_KEYS,
-    PUSHES, SCHEMA_VERSION, TAGS, meta,
+    ACCOUNT_IDS, ACCOUNTS, ATTR_NAMES, AUDIENCES, CURSORS, DEVICE_OWNERS, DEVICES, META,
+    NOTIFY_PENDING, PUSH_KEYS, PUSHES, SCHEMA_VERSION, TAGS, meta,
 };
 
 use crate::error::{Classified, Classify, Code};
@@ -98,6 +98,7 @@ impl Store {
                 device_owners: txn.open_table(DEVICE_OWNERS).map_err(db_err)?,
                 audiences: txn.open_table(AUDIENCES).map_err(db_err)?,
                 push_keys: txn.open_table(PUSH_KEYS).map_err(db_err)?,
+                notify_pending: txn.open_table(NOTIFY_PENDING).map_err(db_err)?,
             };
             f(&mut w)
         };
@@ -131,6 +132,7 @@ impl Store {
             device_owners: txn.open_table(DEVICE_OWNERS).map_err(db_err)?,
             audiences: txn.open_table(AUDIENCES).map_err(db_err)?,
             push_keys: txn.open_table(PUSH_KEYS).map_err(db_err)?,
+            notify_pending: txn.open_table(NOTIFY_PENDING).map_err(db_err)?,
         };
         f(&r)
     }
@@ -246,6 +248,15 @@ macro_rules! readers {
             Ok(())
         }
 
+        /// Pushes whose mobile notifications have not finished, oldest first.
+        pub fn pending_notifications(&self) -> Result<Vec<u64>, StoreError> {
+            let mut seqs = Vec::new();
+            for entry in self.notify_pending.iter().map_err(db_err)? {
+                seqs.push(entry.map_err(db_err)?.0.value());
+            }
+            Ok(seqs)
+        }
+
         /// The highest push sequence number handed out (0 before the first push).
         pub fn last_seq(&self) -> Result<u64, StoreError> {
             Ok(self.meta_get(meta::NEXT_SEQ)?.map_or(0, |next| next - 1))
@@ -317,6 +328,7 @@ pub struct Read {
     cursors: redb::ReadOnlyTable<u32, u64>,
     pushes: redb::ReadOnlyTable<u64, &'static [u8]>,
     audiences: redb::ReadOnlyTable<u64, &'static [u8]>,
+    notify_pending: redb::ReadOnlyTable<u64, ()>,
     push_keys: redb::ReadOnlyTable<&'static str, u64>,
     meta: redb::ReadOnlyTable<&'static str, u64>,
     accounts: redb::ReadOnlyTable<u32, &'static [u8]>,
@@ -336,6 +348,7 @@ pub struct Write<'t> {
     cursors: redb::Table<'t, u32, u64>,
     pushes: redb::Table<'t, u64, &'static [u8]>,
     audiences: redb::Table<'t, u64, &'static [u8]>,
+    notify_pending: redb::Table<'t, u64, ()>,
     push_keys: redb::Table<'t, &'static str, u64>,
     meta: redb::Table<'t, &'static str, u64>,
     accounts: redb::Table<'t, u32, &'static [u8]>,
@@ -458,6 +471,18 @@ impl Write<'_> {
     /// Drops the audience snapshot of a retired push.
     pub fn delete_audience(&mut self, seq: u64) -> Result<(), StoreError> {
         self.audiences.remove(seq).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Marks a push's mobile notifications as not finished.
+    pub fn put_pending_notification(&mut self, seq: u64) -> Result<(), StoreError> {
+        self.notify_pending.insert(seq, ()).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Marks a push's mobile notifications as finished (or no longer wanted).
+    pub fn delete_pending_notification(&mut self, seq: u64) -> Result<(), StoreError> {
+        self.notify_pending.remove(seq).map_err(db_err)?;
         Ok(())
     }
 

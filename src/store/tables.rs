@@ -25,6 +25,11 @@ pub(crate) const AUDIENCES: TableDefinition<u64, &[u8]> = TableDefinition::new("
 /// Idempotency key -> push sequence number.
 pub(crate) const PUSH_KEYS: TableDefinition<&str, u64> = TableDefinition::new("push_keys");
 
+/// Pushes whose mobile notifications have not finished: written with the push when
+/// transports are loaded, removed when notifying ends or the push retires. Herald resumes
+/// what is left here when it starts, so a crash between accept and send loses none.
+pub(crate) const NOTIFY_PENDING: TableDefinition<u64, ()> = TableDefinition::new("notify_pending");
+
 /// Each account's acknowledged inbox cursor (a push sequence number).
 pub(crate) const CURSORS: TableDefinition<u32, u64> = TableDefinition::new("cursors");
 

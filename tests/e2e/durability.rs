@@ -510,3 +510,106 @@ async fn sigkill_in_the_middle_of_a_large_fanout() {
     p.kill9();
     eprintln!("whole test took {:?}", started.elapsed());
 }
+
+/// A herald config that loads the built-in APNs plugin against `base_url`, trusting `ca`.
+fn apns_config(
+    dir: &std::path::Path,
+    name: &str,
+    key: &herald_fakes::apns::ApnsKey,
+    ca: &std::path::Path,
+    base_url: &str,
+) -> std::path::PathBuf {
+    let p8 = dir.join("AuthKey.p8");
+    std::fs::write(&p8, &key.p8).unwrap();
+    let config = format!(
+        r#"[plugins.apns]
+allow_hosts = ["127.0.0.1"]
+tls_ca_file = {ca:?}
+call_timeout_ms = 60000
+[plugins.apns.settings]
+team_id = "{team}"
+key_id = "{kid}"
+private_key = "@{p8}"
+topic = "com.example.herald"
+base_url = "{base_url}"
+"#,
+        team = key.team_id,
+        kid = key.key_id,
+        p8 = p8.display(),
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_unfinished_at_a_crash_are_sent_after_restart() {
+    use herald_fakes::apns::{ApnsKey, FakeApns};
+    use herald_fakes::tls::TestCa;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ca = TestCa::new();
+    let ca_file = ca.write_ca(dir.path());
+    let key = ApnsKey::generate();
+
+    // First life: "Apple" accepts connections and never answers, so the notification is
+    // in flight when herald is killed.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_url = format!("https://{}", hole.local_addr().unwrap());
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hole.accept().await {
+            held.push(socket);
+            let _ = seen_tx.send(());
+        }
+    });
+    let first = apns_config(dir.path(), "first.toml", &key, &ca_file, &hole_url);
+    let p = Process::spawn_with_config(&data, Some(&first));
+    let admin = p.admin_token();
+    let token = "ab".repeat(32);
+    p.ok_as(
+        &admin,
+        r#"mutation($t: String!) {
+          importAccounts(accounts: [{id: "alice"}]) { created }
+          registerDevice(input: {account: "alice", platform: "ios", token: $t}) { token }
+        }"#,
+        json!({ "t": token }),
+    )
+    .await;
+    let sent = push(
+        &p,
+        &admin,
+        "while you were away",
+        3600,
+        json!({"offlinePush": {"title": "News"}}),
+    )
+    .await;
+    tokio::time::timeout(Duration::from_secs(20), seen.recv())
+        .await
+        .expect("the plugin connects to Apple")
+        .unwrap();
+    p.kill9();
+
+    // Second life: Apple answers; the unfinished notification is sent once herald is back.
+    let (apple, base) = FakeApns::start(&key, "com.example.herald", &ca, true).await;
+    let second = apns_config(dir.path(), "second.toml", &key, &ca_file, &base);
+    let p = Process::spawn_with_config(&data, Some(&second));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while apple.delivered().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let delivered = apple.delivered();
+    assert_eq!(delivered.len(), 1, "{}", p.log());
+    assert_eq!(delivered[0].token, token);
+    assert_eq!(delivered[0].headers["apns-collapse-id"], sent.id);
+    assert_eq!(delivered[0].payload["aps"]["alert"]["title"], "News");
+
+    // Finished: a third life sends nothing again.
+    p.kill9();
+    let p = Process::spawn_with_config(&data, Some(&second));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(apple.delivered().len(), 1);
+    drop(p);
+}

@@ -181,11 +181,21 @@ impl Process {
     /// Spawns `herald serve --listen 127.0.0.1:0 --data-dir DATA_DIR` and waits until it
     /// prints `herald listening on http://ADDR`.
     pub(crate) fn spawn(data_dir: &Path) -> Process {
+        Self::spawn_with_config(data_dir, None)
+    }
+
+    /// [`Process::spawn`] with `--config FILE`.
+    pub(crate) fn spawn_with_config(data_dir: &Path, config: Option<&Path>) -> Process {
         use std::io::{BufRead, Read};
         use std::process::{Command, Stdio};
-        let mut child = Command::new(herald_bin())
+        let mut command = Command::new(herald_bin());
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .arg(data_dir);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .env_remove("HERALD_CONFIG")
             .env_remove("HERALD_APP_SECRET")
             .env_remove("HERALD_LISTEN")
