@@ -120,7 +120,8 @@ impl App {
             self.pushes.clone(),
             transports.clone(),
         );
-        self.delivery.set_notifier(notifier)?;
+        let any_ready = !transports.is_empty();
+        self.delivery.set_notifier(notifier, any_ready)?;
         let _ = self.transports.set(transports);
         Ok(())
     }
@@ -167,6 +168,11 @@ impl App {
                 "herald_live_delivered_on_reconnect",
                 "Recipients of live pushes reached when they came back.",
                 report.delivered_on_reconnect as f64,
+            ),
+            Sample::gauge(
+                "herald_notifications_unfinished",
+                "Live pushes whose mobile notifications are not all sent yet (resumed at start).",
+                self.pushes.unfinished_notifications() as f64,
             ),
             Sample::counter(
                 "herald_inbox_sent_online_total",

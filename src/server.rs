@@ -73,11 +73,13 @@ pub async fn run(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
+    let delivery = app.delivery.clone();
     let served = axum::serve(listener, router(app, stopping))
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
     let _ = sweeper.await;
+    delivery.stop_notifications().await;
     served
 }
 

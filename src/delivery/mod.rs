@@ -224,11 +224,12 @@ impl Delivery {
         })?)
     }
 
-    /// Connects mobile notifications: pushes accepted from now on notify offline devices
-    /// (and are marked so in the store until done), and the live pushes whose notifying did
-    /// not finish before Herald stopped are notified now, to the accounts not online.
-    pub fn set_notifier(&self, notifier: Arc<Notifier>) -> Result<(), PushError> {
-        if self.notifier.set(notifier.clone()).is_err() {
+    /// Connects mobile notifications: pushes accepted from now on notify offline devices.
+    /// With `durable` (some transport is ready), they are marked so in the store until done,
+    /// and the live pushes whose notifying did not finish before Herald stopped are notified
+    /// now, to the accounts not online.
+    pub fn set_notifier(&self, notifier: Arc<Notifier>, durable: bool) -> Result<(), PushError> {
+        if self.notifier.set(notifier.clone()).is_err() || !durable {
             return Ok(());
         }
         // Listed before marking starts: a push accepted in between is notified once, by
@@ -248,6 +249,13 @@ impl Delivery {
             notifier.accepted(&push, online);
         }
         Ok(())
+    }
+
+    /// Stops mobile notifications (see [`Notifier::stop`]); the server calls it when it stops.
+    pub async fn stop_notifications(&self) {
+        if let Some(notifier) = self.notifier.get() {
+            notifier.stop().await;
+        }
     }
 
     /// How many sessions are open.

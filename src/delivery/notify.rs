@@ -25,7 +25,10 @@ struct Job {
 
 /// Hands accepted pushes to the notification task.
 pub struct Notifier {
+    /// Whether some transport is ready: without one there is nothing to do.
+    active: bool,
     jobs: mpsc::UnboundedSender<Job>,
+    task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Notifier {
@@ -35,10 +38,11 @@ impl Notifier {
         pushes: Arc<Pushes>,
         transports: Arc<Transports>,
     ) -> Arc<Notifier> {
+        let active = !transports.is_empty();
         let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
         // Weak links: the task must not keep the store open once the app is dropped.
         let (directory, pushes) = (Arc::downgrade(&directory), Arc::downgrade(&pushes));
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
                 let (Some(directory), Some(pushes)) = (directory.upgrade(), pushes.upgrade())
                 else {
@@ -47,16 +51,31 @@ impl Notifier {
                 notify(&directory, &pushes, &transports, job).await;
             }
         });
-        Arc::new(Notifier { jobs })
+        Arc::new(Notifier {
+            active,
+            jobs,
+            task: parking_lot::Mutex::new(Some(task)),
+        })
+    }
+
+    /// Stops the notification task where it is. What it had not finished stays marked in
+    /// the store and is notified at the next start.
+    pub async fn stop(&self) {
+        let task = self.task.lock().take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
     }
 
     /// Queues a push whose fan-out reached the accounts in `reached`.
     pub(super) fn accepted(&self, push: &Arc<LivePush>, reached: RoaringBitmap) {
-        let wants = push
-            .record
-            .offline_push
-            .as_ref()
-            .is_none_or(|o| !o.disabled);
+        let wants = self.active
+            && push
+                .record
+                .offline_push
+                .as_ref()
+                .is_none_or(|o| !o.disabled);
         if wants {
             let _ = self.jobs.send(Job {
                 push: push.clone(),

@@ -117,6 +117,8 @@ pub struct LivePush {
     persisted: Mutex<Report>,
     /// Set when cancelled or expired: queued copies are dropped, not delivered.
     retired: AtomicBool,
+    /// Marked in the store as to be notified (see [`Pushes::enable_notifications`]).
+    marked: AtomicBool,
 }
 
 impl LivePush {
@@ -128,6 +130,7 @@ impl LivePush {
             audience,
             delivered: Mutex::new(RoaringBitmap::new()),
             retired: AtomicBool::new(false),
+            marked: AtomicBool::new(false),
         }
     }
 
@@ -192,6 +195,8 @@ pub struct Pushes {
     fanout: OnceLock<Weak<dyn Fanout>>,
     /// Whether accepted pushes are marked for mobile notification (transports are loaded).
     notify: AtomicBool,
+    /// How many pushes are marked: their notifying has not finished.
+    unfinished: AtomicU64,
 }
 
 impl Pushes {
@@ -243,6 +248,7 @@ impl Pushes {
             last_seq: AtomicU64::new(last_seq),
             fanout: OnceLock::new(),
             notify: AtomicBool::new(false),
+            unfinished: AtomicU64::new(0),
         };
         if !stale.is_empty() {
             // Pushes that ran out while the server was down: retire them as the sweeper would.
@@ -301,7 +307,7 @@ impl Pushes {
         };
         audience.optimize();
         let lifetime = req.lifetime_seconds as u64;
-        let (record, live) = self.store.write(|w| {
+        let (record, live, marked) = self.store.write(|w| {
             let seq = w.next_seq()?;
             let record = PushRecord {
                 seq,
@@ -323,7 +329,8 @@ impl Pushes {
             }
             let live = lifetime > 0;
             let wants_notification = !record.offline_push.as_ref().is_some_and(|o| o.disabled);
-            if live && wants_notification && self.notify.load(Ordering::Acquire) {
+            let marked = live && wants_notification && self.notify.load(Ordering::Acquire);
+            if marked {
                 w.put_pending_notification(seq)?;
             }
             if live {
@@ -333,11 +340,15 @@ impl Pushes {
                     .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
                 w.put_audience(seq, &bytes)?;
             }
-            Ok::<_, PushError>((record, live))
+            Ok::<_, PushError>((record, live, marked))
         })?;
+        if marked {
+            self.unfinished.fetch_add(1, Ordering::Relaxed);
+        }
         rate.record(now);
         self.last_seq.store(record.seq, Ordering::Release);
         let push = Arc::new(LivePush::new(record, audience));
+        push.marked.store(marked, Ordering::Release);
         if live {
             self.live.write().insert(push.record.seq, push.clone());
         }
@@ -547,7 +558,9 @@ impl Pushes {
         let _order = self.accept.lock();
         let now = push.report.snapshot(push.record.audience_size);
         self.store.write(|w| {
-            w.delete_pending_notification(push.record.seq)?;
+            if w.delete_pending_notification(push.record.seq)? {
+                self.unfinished.fetch_sub(1, Ordering::Relaxed);
+            }
             if !finished {
                 return Ok(());
             }
@@ -580,7 +593,16 @@ impl Pushes {
                 Ok::<_, PushError>(())
             })?;
         }
+        for push in &live {
+            push.marked.store(true, Ordering::Release);
+        }
+        self.unfinished.store(live.len() as u64, Ordering::Relaxed);
         Ok(live)
+    }
+
+    /// How many pushes' notifying has not finished.
+    pub fn unfinished_notifications(&self) -> u64 {
+        self.unfinished.load(Ordering::Relaxed)
     }
 
     fn retire(&self, seqs: &[u64]) -> Result<(), PushError> {
@@ -592,7 +614,9 @@ impl Pushes {
         self.store.write(|w| {
             for seq in seqs {
                 w.delete_audience(*seq)?;
-                w.delete_pending_notification(*seq)?;
+                if w.delete_pending_notification(*seq)? {
+                    self.unfinished.fetch_sub(1, Ordering::Relaxed);
+                }
             }
             for p in &live {
                 let mut record = p.record.clone();

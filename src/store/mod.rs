@@ -480,10 +480,10 @@ impl Write<'_> {
         Ok(())
     }
 
-    /// Marks a push's mobile notifications as finished (or no longer wanted).
-    pub fn delete_pending_notification(&mut self, seq: u64) -> Result<(), StoreError> {
-        self.notify_pending.remove(seq).map_err(db_err)?;
-        Ok(())
+    /// Marks a push's mobile notifications as finished (or no longer wanted); false when
+    /// it was not marked.
+    pub fn delete_pending_notification(&mut self, seq: u64) -> Result<bool, StoreError> {
+        Ok(self.notify_pending.remove(seq).map_err(db_err)?.is_some())
     }
 
     /// Records an idempotency key.

@@ -214,6 +214,11 @@ impl Transports {
         })
     }
 
+    /// Whether no plugin is ready (none configured, or none loaded).
+    pub fn is_empty(&self) -> bool {
+        self.by_platform.is_empty()
+    }
+
     /// The ready plugin serving `platform`.
     pub fn for_platform(&self, platform: &str) -> Option<Arc<Plugin>> {
         self.by_platform.get(platform).cloned()

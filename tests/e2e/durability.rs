@@ -606,7 +606,12 @@ async fn notifications_unfinished_at_a_crash_are_sent_after_restart() {
     assert_eq!(delivered[0].headers["apns-collapse-id"], sent.id);
     assert_eq!(delivered[0].payload["aps"]["alert"]["title"], "News");
 
-    // Finished: a third life sends nothing again.
+    // Finished (the mark is gone once the outcome is counted): a third life sends nothing.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while p.metric("herald_notifications_unfinished").await != 0.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(p.metric("herald_notifications_unfinished").await, 0.0);
     p.kill9();
     let p = Process::spawn_with_config(&data, Some(&second));
     tokio::time::sleep(Duration::from_millis(500)).await;
