@@ -135,16 +135,18 @@ fn piecewise_kept(w: &RoaringBitmap, tally: &Tally) -> bool {
 }
 
 /// Evaluation order of AND operands: cheap lookups (smallest first) narrow the result
-/// before anything is built; differences come last.
+/// before anything is built; then differences with a plain set, which keep dense containers
+/// dense and cost one pass over the running result (at 10M accounts, 0.2 ms), before the
+/// operands that must be built and whose intersection usually turns the result sparse
+/// (turning dense containers into arrays is the costly step of an AND: ~1.6 ms for 220k
+/// accounts); complex differences last.
 fn rank(node: &Node) -> u8 {
     match node {
         Node::Set(_) => 0,
-        Node::Or(_) | Node::And(_) => 1,
-        Node::Range { .. } => 2,
-        Node::Not(inner) => match **inner {
-            Node::Set(_) => 3,
-            _ => 4,
-        },
+        Node::Not(inner) if matches!(**inner, Node::Set(_)) => 1,
+        Node::Or(_) | Node::And(_) => 2,
+        Node::Range { .. } => 3,
+        Node::Not(_) => 4,
     }
 }
 
@@ -240,7 +242,7 @@ impl<'a> Eval<'a> {
             Node::And(items) => {
                 let steps = self.order(items);
                 let (w, rest) = self.start(&steps);
-                self.narrow(w, rest)
+                self.narrow(w, &rest)
             }
         }
     }
@@ -258,12 +260,16 @@ impl<'a> Eval<'a> {
         steps
     }
 
-    /// The running result an AND of ordered `steps` starts from, and the steps left.
-    fn start<'s>(&self, steps: &'s [&'s Node]) -> (Cow<'a, RoaringBitmap>, &'s [&'s Node]) {
-        match steps.split_first() {
+    /// The running result an AND of ordered `steps` starts from (its first operand that is
+    /// not a difference), and the steps left, in order.
+    fn start<'s>(&self, steps: &[&'s Node]) -> (Cow<'a, RoaringBitmap>, Vec<&'s Node>) {
+        match steps.iter().position(|s| !matches!(s, Node::Not(_))) {
+            Some(first) => {
+                let rest = steps[..first].iter().chain(&steps[first + 1..]);
+                (self.eval(steps[first]), rest.copied().collect())
+            }
             // Only differences (or nothing): they apply to the universe.
-            None | Some((Node::Not(_), _)) => (Cow::Borrowed(self.index.all()), steps),
-            Some((first, rest)) => (self.eval(first), rest),
+            None => (Cow::Borrowed(self.index.all()), steps.to_vec()),
         }
     }
 
@@ -351,7 +357,7 @@ impl<'a> Eval<'a> {
                     return self.index.all().len();
                 };
                 let (w, rest) = self.start(init);
-                self.count_within(last, &self.narrow(w, rest))
+                self.count_within(last, &self.narrow(w, &rest))
             }
         }
     }
@@ -381,6 +387,9 @@ impl<'a> Eval<'a> {
                 }
             }
             Node::Not(inner) => w.len().saturating_sub(self.count_within(inner, w)),
+            // A large `w`: build the union (dense stays dense) and count the meet without
+            // building it (a sparse meet is the costly thing to build).
+            Node::Or(_) if !self.small(w) => w.intersection_len(self.eval(node).as_ref()),
             Node::Or(_) | Node::And(_) => self.restrict(node, Cow::Borrowed(w)).len(),
         }
     }
