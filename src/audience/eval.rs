@@ -40,6 +40,46 @@ struct Eval<'a> {
     index: &'a dyn Index,
 }
 
+/// A meet expected to hold at least this many accounts, sparsely, runs on two threads.
+const PARALLEL_MIN: u64 = 128 * 1024;
+
+/// Whether this machine has a second core to share an intersection with.
+static TWO_CORES: LazyLock<bool> =
+    LazyLock::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
+
+/// Whether `a ∩ b` is worth two threads within a universe of `universe` accounts: its
+/// expected size (as if independent) is large, yet sparse (under 1/16 of the accounts, the
+/// density below which a container is an array). Building a large sparse result is
+/// dominated by turning bitsets into arrays (at 10M accounts, ~1.6 ms for 220k accounts on
+/// one core); a dense result is a cheap word-by-word AND that two threads would only slow.
+fn worth_halves(a: &RoaringBitmap, b: &RoaringBitmap, universe: u64) -> bool {
+    let expected = (u128::from(a.len()) * u128::from(b.len()) / u128::from(universe.max(1))) as u64;
+    *TWO_CORES && expected >= PARALLEL_MIN && expected.saturating_mul(16) <= universe
+}
+
+/// `a ∩ b` with each half of the uid space on its own thread; the halves share no
+/// container, so they join by moving.
+fn halves(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
+    let (Some(min), Some(max)) = (a.min(), a.max()) else {
+        return RoaringBitmap::new();
+    };
+    // A container boundary, so no container is split.
+    let mid = (min / 2 + max / 2) & !0xFFFF;
+    std::thread::scope(|scope| {
+        let high = scope.spawn(|| {
+            let mut high = a.clone();
+            high.remove_range(..mid);
+            high &= b;
+            high
+        });
+        let mut low = a.clone();
+        low.remove_range(mid..);
+        low &= b;
+        low |= high.join().expect("the intersection thread does not panic");
+        low
+    })
+}
+
 /// `w ∩ b`, reusing `w` when it is already owned.
 fn intersect<'b>(w: Cow<'b, RoaringBitmap>, b: &RoaringBitmap) -> Cow<'b, RoaringBitmap> {
     match w {
@@ -161,6 +201,16 @@ impl<'a> Eval<'a> {
             Set::Exists(slot) => self.index.attr_exists(*slot),
         };
         found.unwrap_or(&EMPTY)
+    }
+
+    /// `w ∩ b`: on two threads when the result is expected large and sparse
+    /// ([`worth_halves`]), else in place when `w` is owned.
+    fn meet<'b>(&self, w: Cow<'b, RoaringBitmap>, b: &RoaringBitmap) -> Cow<'b, RoaringBitmap> {
+        if worth_halves(&w, b, self.index.all().len()) {
+            Cow::Owned(halves(&w, b))
+        } else {
+            intersect(w, b)
+        }
     }
 
     /// Whether `w` is small enough to push into an operand rather than build it whole.
@@ -293,11 +343,11 @@ impl<'a> Eval<'a> {
         'a: 'b,
     {
         match node {
-            Node::Set(set) => intersect(w, self.set(set)),
+            Node::Set(set) => self.meet(w, self.set(set)),
             Node::Range { slot, lo, hi } => {
                 let span = self.span(*slot, *lo, *hi);
                 if span.outside {
-                    let w = intersect(w, self.exists(*slot));
+                    let w = self.meet(w, self.exists(*slot));
                     if piecewise(&w, &span.tally) {
                         let mut w = w.into_owned();
                         self.visit(&span, &mut |b| w -= b);
@@ -310,7 +360,7 @@ impl<'a> Eval<'a> {
                     self.visit(&span, &mut |b| union |= w.as_ref() & b);
                     Cow::Owned(union)
                 } else {
-                    intersect(w, &self.union(&span))
+                    self.meet(w, &self.union(&span))
                 }
             }
             Node::Not(inner) => match inner.as_ref() {
@@ -329,7 +379,7 @@ impl<'a> Eval<'a> {
                 Cow::Owned(parts.iter().map(AsRef::as_ref).union())
             }
             Node::And(items) => self.narrow(w, &self.order(items)),
-            Node::Or(_) => intersect(w, &self.eval(node)),
+            Node::Or(_) => self.meet(w, &self.eval(node)),
         }
     }
 
@@ -400,6 +450,19 @@ mod tests {
     use super::super::naive::sample;
     use super::super::{Limits, Target, compile};
     use super::*;
+
+    #[test]
+    fn halves_meet_like_one_thread() {
+        let a: RoaringBitmap = (0..3_000_000u32).filter(|x| x % 3 != 0).collect();
+        let b: RoaringBitmap = (500_000..2_900_000u32).filter(|x| x % 7 < 3).collect();
+        assert_eq!(halves(&a, &b), &a & &b);
+        assert_eq!(halves(&b, &a), &a & &b);
+        assert_eq!(halves(&RoaringBitmap::new(), &b), RoaringBitmap::new());
+        // Large and sparse: two threads; dense or small: one.
+        assert!(worth_halves(&a, &b, 10_000_000) || !*TWO_CORES);
+        assert!(!worth_halves(&a, &b, 3_000_000));
+        assert!(!worth_halves(&b, &b, 100_000_000));
+    }
 
     /// Evaluates a target on the sample directory, checking `count` agrees.
     fn run(target: Target) -> Vec<u32> {
