@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod common;
+
+use common::env_usize;
 use herald::transport::{
     Latencies, Message, NoSessions, Notification, Outcome, PluginConfig, PluginCounters, Target,
     Transports,
@@ -25,13 +28,6 @@ use herald_fakes::apns::{ApnsKey, FakeApns};
 use herald_fakes::tls::TestCa;
 
 const TOPIC: &str = "com.example.herald";
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn message(seq: u64) -> Message {
     let now = SystemTime::now()

@@ -26,6 +26,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{env_usize, pick, rss_mib, zipf_table};
 use herald::audience::{self, Target};
 use herald::config::{AppConfig, Limits, PushConfig};
 use herald::directory::{Directory, NewAccount, UserAttributes, UserTags};
@@ -139,26 +142,6 @@ impl Data {
         sets.retain(|(_, m)| !m.is_empty());
         sets
     }
-}
-
-/// Zipf-like popularity (s = 1) over `n` tags: a cumulative table to sample from.
-fn zipf_table(n: usize) -> Vec<f64> {
-    let mut acc = 0.0;
-    let mut cdf: Vec<f64> = (1..=n)
-        .map(|k| {
-            acc += 1.0 / k as f64;
-            acc
-        })
-        .collect();
-    for x in &mut cdf {
-        *x /= acc;
-    }
-    cdf
-}
-
-fn pick(cdf: &[f64], rng: &mut SmallRng) -> usize {
-    let u: f64 = rng.random();
-    cdf.partition_point(|&c| c < u).min(cdf.len() - 1)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -455,26 +438,6 @@ fn time_within<T>(iters: usize, budget: Duration, mut f: impl FnMut() -> T) -> S
         sample.push(t.elapsed());
     }
     Stats::of(sample)
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .map(|v| {
-            v.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}={v:?} is not a number"))
-        })
-        .unwrap_or(default)
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod common;
+
+use common::{env_usize, pick, rss_mib, zipf_table};
 use herald::config::Limits;
 use herald::directory::{Directory, NewAccount, UserAttributes, UserTags};
 use herald::store::Store;
@@ -24,35 +27,6 @@ const CACHE: usize = 64 << 20;
 fn open(dir: &Path) -> Directory {
     let store = Arc::new(Store::open(&dir.join("herald.redb"), CACHE).expect("open store"));
     Directory::open(store, Limits::default(), "administrator").expect("open directory")
-}
-
-/// Zipf-like popularity (s = 1) over `n` tags: a cumulative table to sample from.
-fn zipf_table(n: usize) -> Vec<f64> {
-    let mut acc = 0.0;
-    let mut cdf: Vec<f64> = (1..=n)
-        .map(|k| {
-            acc += 1.0 / k as f64;
-            acc
-        })
-        .collect();
-    for x in &mut cdf {
-        *x /= acc;
-    }
-    cdf
-}
-
-fn pick(cdf: &[f64], rng: &mut SmallRng) -> usize {
-    let u: f64 = rng.random();
-    cdf.partition_point(|&c| c < u).min(cdf.len() - 1)
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn dir_size(dir: &Path) -> u64 {
@@ -86,10 +60,7 @@ fn main() {
         restart(Path::new(&args[i + 1]));
         return;
     }
-    let n: usize = std::env::var("HERALD_BENCH_ACCOUNTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let n = env_usize("HERALD_BENCH_ACCOUNTS", 1_000_000);
     // HERALD_BENCH_DIR keeps the data dir (it must not exist yet), e.g. to profile a restart.
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir: PathBuf = std::env::var_os("HERALD_BENCH_DIR")
