@@ -49,15 +49,7 @@ impl Directory {
     ) -> Result<ImportOutcome, DirectoryError> {
         validate::batch("accounts", accounts.len(), &self.limits)?;
         for (i, a) in accounts.iter().enumerate() {
-            self.check_new_id(|| format!("accounts[{i}].id"), &a.id)?;
-            if let Some(nick) = &a.nick {
-                validate::text(
-                    || format!("accounts[{i}].nick"),
-                    nick,
-                    "nickBytes",
-                    self.limits.nick_bytes,
-                )?;
-            }
+            self.check_account(&format!("accounts[{i}]"), a)?;
         }
         let _w = self.writer.lock();
         let (outcome, created) = self.store.write(|w| {
@@ -205,6 +197,22 @@ impl Directory {
     }
 
     /// An id a new account may take.
+    /// Checks one account to import (id and nick) without importing it; `field` names it in
+    /// the error (e.g. `accounts[3]`). Callers that import what passes and report the rest
+    /// (the vendor's partial import) use it to sort a batch.
+    pub fn check_account(&self, field: &str, account: &NewAccount) -> Result<(), DirectoryError> {
+        self.check_new_id(|| format!("{field}.id"), &account.id)?;
+        if let Some(nick) = &account.nick {
+            validate::text(
+                || format!("{field}.nick"),
+                nick,
+                "nickBytes",
+                self.limits.nick_bytes,
+            )?;
+        }
+        Ok(())
+    }
+
     fn check_new_id(&self, field: impl Fn() -> String, id: &str) -> Result<(), DirectoryError> {
         validate::account_id(&field, id, &self.limits)?;
         if id == self.admin {

@@ -62,14 +62,10 @@ pub(super) fn multiaccount_import(app: &App, request: &Value) -> Result<Extra, R
             accounts.len()
         )));
     }
-    let limits = app.directory.limits();
-    let admin = &app.config.app.admin;
-    let (ok, failed): (Vec<NewAccount>, Vec<NewAccount>) = accounts.into_iter().partition(|a| {
-        !a.id.is_empty()
-            && a.id.len() <= limits.account_id_bytes
-            && a.id != *admin
-            && a.nick.as_ref().is_none_or(|n| n.len() <= limits.nick_bytes)
-    });
+    // What the directory would refuse is reported in FailAccounts; the rest is imported.
+    let (ok, failed): (Vec<NewAccount>, Vec<NewAccount>) = accounts
+        .into_iter()
+        .partition(|a| app.directory.check_account("account", a).is_ok());
     if !ok.is_empty() {
         app.directory
             .import_accounts(&ok)
