@@ -147,11 +147,28 @@ impl Directory {
 
     /// One account, or `None`.
     pub fn account(&self, id: &str) -> Result<Option<Account>, DirectoryError> {
-        let found = self.store.read(|r| match r.uid_of(id)? {
-            Some(uid) => Ok(r.account(uid)?.map(|rec| (uid, rec))),
-            None => Ok::<_, DirectoryError>(None),
+        let mut found = self.accounts_by_id(std::slice::from_ref(&id))?;
+        Ok(found.pop().flatten())
+    }
+
+    /// The accounts with these ids, in the order asked, `None` for an id never imported;
+    /// read from one snapshot.
+    pub fn accounts_by_id(
+        &self,
+        ids: &[impl AsRef<str>],
+    ) -> Result<Vec<Option<Account>>, DirectoryError> {
+        let found = self.store.read(|r| {
+            ids.iter()
+                .map(|id| match r.uid_of(id.as_ref())? {
+                    Some(uid) => Ok(r.account(uid)?.map(|rec| (uid, rec))),
+                    None => Ok::<_, DirectoryError>(None),
+                })
+                .collect::<Result<Vec<_>, _>>()
         })?;
-        Ok(found.map(|(uid, rec)| self.view(uid, rec)))
+        Ok(found
+            .into_iter()
+            .map(|f| f.map(|(uid, rec)| self.view(uid, rec)))
+            .collect())
     }
 
     /// Up to `first` accounts after the uid `after`, in uid (import) order.

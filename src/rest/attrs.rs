@@ -56,19 +56,23 @@ pub(super) fn im_get_attr_name(app: &App, request: &Value) -> Result<Extra, Rest
 /// that was never imported has no attributes.
 pub(super) fn im_get_attr(app: &App, request: &Value) -> Result<Extra, RestError> {
     let accounts = to_accounts(request)?;
-    let mut found = Vec::with_capacity(accounts.len());
-    for id in accounts {
-        let attrs: Map<String, Value> = app
-            .directory
-            .account(&id)
-            .map_err(RestError::from_attrs)?
-            .map(|a| a.attributes)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(name, value)| (name, value.into()))
-            .collect();
-        found.push(json!({"To_Account": id, "Attrs": attrs}));
-    }
+    let read = app
+        .directory
+        .accounts_by_id(&accounts)
+        .map_err(RestError::from_attrs)?;
+    let found: Vec<Value> = accounts
+        .iter()
+        .zip(read)
+        .map(|(id, a)| {
+            let attrs: Map<String, Value> = a
+                .map(|a| a.attributes)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, value)| (name, value.into()))
+                .collect();
+            json!({"To_Account": id, "Attrs": attrs})
+        })
+        .collect();
     let mut extra = Extra::new();
     extra.insert("UserAttrs".into(), found.into());
     Ok(extra)

@@ -51,16 +51,15 @@ pub(super) fn im_remove_all_tags(app: &App, request: &Value) -> Result<Extra, Re
 /// was never imported has no tags.
 pub(super) fn im_get_tag(app: &App, request: &Value) -> Result<Extra, RestError> {
     let accounts = to_accounts(request)?;
-    let mut found = Vec::with_capacity(accounts.len());
-    for id in accounts {
-        let tags = app
-            .directory
-            .account(&id)
-            .map_err(RestError::from_tags)?
-            .map(|a| a.tags)
-            .unwrap_or_default();
-        found.push(json!({"To_Account": id, "Tags": tags}));
-    }
+    let read = app
+        .directory
+        .accounts_by_id(&accounts)
+        .map_err(RestError::from_tags)?;
+    let found: Vec<Value> = accounts
+        .iter()
+        .zip(read)
+        .map(|(id, a)| json!({"To_Account": id, "Tags": a.map(|a| a.tags).unwrap_or_default()}))
+        .collect();
     let mut extra = Extra::new();
     extra.insert("UserTags".into(), found.into());
     Ok(extra)
