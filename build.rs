@@ -24,6 +24,7 @@ fn main() {
         "build.rs",
         "Cargo.lock",
         "plugins/wit",
+        "plugins/sdk",
         "plugins/inapp",
         "plugins/apns",
         "plugins/fcm",

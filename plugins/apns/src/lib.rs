@@ -6,37 +6,18 @@
 //!   `http-send` call (Herald runs them concurrently over its HTTP/2 pool), with the cached
 //!   ES256 provider token ([`token`]), and maps each answer to an outcome ([`response`]).
 //!
-//! Only `component` touches the WebAssembly boundary; the rest is plain Rust tested natively
-//! against a fake [`Host`].
+//! Only the glue of [`herald_plugin_sdk::export_transport!`] touches the WebAssembly boundary;
+//! the rest is plain Rust tested natively against a fake [`Host`].
 
-mod bindings;
-mod component;
 mod payload;
 mod response;
 mod settings;
 mod token;
 
-use bindings::herald::transport::host::{HttpError, Level, Request, Response};
-use bindings::herald::transport::types::{Info, Message, Outcome, Setting, Target};
+use herald_plugin_sdk::batch::Batch;
+use herald_plugin_sdk::{Host, Info, Level, Message, Outcome, Request, Setting, Target, Transport};
 
-/// What the plugin uses of Herald's capabilities, so sending runs against a fake in tests.
-pub(crate) trait Host {
-    /// Executes requests concurrently; one result per request, in order.
-    fn http_send(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>>;
-    /// Unix time in milliseconds.
-    fn now_ms(&self) -> u64;
-    /// Writes to Herald's log.
-    fn log(&self, level: Level, message: &str);
-}
-
-/// What this transport is.
-pub(crate) fn describe() -> Info {
-    Info {
-        name: "apns".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        platforms: vec!["ios".into()],
-    }
-}
+herald_plugin_sdk::export_transport!(Apns);
 
 /// A configured transport: its settings and the provider token it reuses across batches.
 pub(crate) struct Apns {
@@ -44,46 +25,32 @@ pub(crate) struct Apns {
     token: token::TokenCache,
 }
 
-impl Apns {
-    /// Validates the settings.
-    pub(crate) fn configure(settings: &[Setting]) -> Result<Apns, String> {
+impl Transport for Apns {
+    fn describe() -> Info {
+        herald_plugin_sdk::info("apns", env!("CARGO_PKG_VERSION"), &["ios"])
+    }
+
+    fn configure(settings: &[Setting]) -> Result<Apns, String> {
         Ok(Apns {
             settings: settings::Settings::parse(settings)?,
             token: token::TokenCache::default(),
         })
     }
 
-    /// Renders a push into the payload `send` uses for every device.
-    pub(crate) fn render(&self, message: &Message) -> Result<Vec<u8>, String> {
-        let rendered = payload::render(&self.settings, message)?;
-        serde_json::to_vec(&rendered).map_err(|e| format!("cannot serialize the payload: {e}"))
+    fn render(&self, message: &Message) -> Result<Vec<u8>, String> {
+        herald_plugin_sdk::payload::encode(&payload::render(&self.settings, message)?)
     }
 
-    /// Sends the payload to each target; one outcome per target, in order. A token that is
-    /// not hex cannot be an APNs device token and is reported invalid without a request.
-    pub(crate) fn send(
-        &mut self,
-        host: &impl Host,
-        payload: &[u8],
-        targets: &[Target],
-    ) -> Vec<Outcome> {
+    /// A token that is not hex cannot be an APNs device token and is reported invalid
+    /// without a request.
+    fn send(&mut self, host: &impl Host, payload: &[u8], targets: &[Target]) -> Vec<Outcome> {
         let rendered = match payload::Rendered::decode(payload) {
             Ok(rendered) => rendered,
             Err(e) => return vec![Outcome::Failed(e); targets.len()],
         };
-        let mut outcomes = Vec::with_capacity(targets.len());
-        let mut pending = Vec::with_capacity(targets.len());
-        for (i, target) in targets.iter().enumerate() {
-            if is_device_token(&target.token) {
-                pending.push(i);
-                // Replaced by the answer below.
-                outcomes.push(Outcome::Delivered);
-            } else {
-                outcomes.push(Outcome::InvalidToken);
-            }
-        }
-        if pending.is_empty() {
-            return outcomes;
+        let mut batch = Batch::new(targets, is_device_token);
+        if batch.pending.is_empty() {
+            return batch.outcomes;
         }
 
         let s = &self.settings;
@@ -103,7 +70,8 @@ impl Apns {
         headers.push(("authorization".to_owned(), format!("bearer {jwt}")));
         headers.extend(rendered.headers);
         let body = rendered.body.into_bytes();
-        let requests: Vec<Request> = pending
+        let requests: Vec<Request> = batch
+            .pending
             .iter()
             .map(|&i| Request {
                 method: "POST".into(),
@@ -114,29 +82,14 @@ impl Apns {
             .collect();
 
         let results = host.http_send(&requests);
-        let mut token_expired = false;
-        for (k, &i) in pending.iter().enumerate() {
-            outcomes[i] = match results.get(k) {
-                Some(result) => {
-                    let answer = response::classify(result);
-                    token_expired |= answer.token_expired;
-                    answer.outcome
-                }
-                None => Outcome::Failed(format!(
-                    "Herald answered {} results for {} requests",
-                    results.len(),
-                    requests.len()
-                )),
-            };
-        }
-        if token_expired {
+        if batch.record(&results, response::classify) {
             host.log(
                 Level::Warn,
                 "APNs says the provider token expired: renewing it (is the clock right?)",
             );
             self.token.invalidate();
         }
-        outcomes
+        batch.outcomes
     }
 }
 
@@ -148,73 +101,45 @@ fn is_device_token(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::tests::message;
-    use crate::settings::tests::{TEST_KEY, setting, valid};
+    use crate::settings::tests::{TEST_KEY, valid};
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use herald_plugin_sdk::testing::{
+        Service, assert_a_foreign_payload_fails, assert_no_request_without_a_usable_token, header,
+        message, response, setting, target,
+    };
+    use herald_plugin_sdk::{HttpError, Response};
     use p256::ecdsa::signature::Verifier;
     use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
     use p256::pkcs8::DecodePrivateKey;
     use serde_json::Value;
-    use std::cell::{Cell, RefCell};
+    use std::cell::Cell;
 
-    /// Answers each request by the last 3 characters of its token path (`200`, `410`...) and
-    /// records every batch.
-    struct FakeHost {
-        now_ms: Cell<u64>,
-        batches: RefCell<Vec<Vec<Request>>>,
-        logs: RefCell<Vec<String>>,
+    /// Answers each request by the last 3 characters of its token path (`200`, `410`...), or
+    /// `ExpiredProviderToken` to all while `expired`.
+    #[derive(Default)]
+    struct Apple {
         expired: Cell<bool>,
     }
 
-    impl FakeHost {
-        fn new() -> FakeHost {
-            FakeHost {
-                now_ms: Cell::new(1_764_300_000_000),
-                batches: RefCell::default(),
-                logs: RefCell::default(),
-                expired: Cell::new(false),
+    impl Service for Apple {
+        fn respond(&self, r: &Request) -> Result<Response, HttpError> {
+            if self.expired.get() {
+                return response(403, r#"{"reason":"ExpiredProviderToken"}"#, &[]);
+            }
+            match &r.url[r.url.len() - 3..] {
+                "000" => Err(HttpError::Timeout),
+                "200" => response(200, "", &[("apns-id", "x")]),
+                code => response(
+                    code.parse().unwrap(),
+                    r#"{"reason":"Unregistered"}"#,
+                    &[("apns-id", "x")],
+                ),
             }
         }
     }
 
-    impl Host for FakeHost {
-        fn http_send(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
-            self.batches.borrow_mut().push(requests.to_vec());
-            requests
-                .iter()
-                .map(|r| {
-                    if self.expired.get() {
-                        return Ok(Response {
-                            status: 403,
-                            headers: vec![],
-                            body: br#"{"reason":"ExpiredProviderToken"}"#.to_vec(),
-                        });
-                    }
-                    match &r.url[r.url.len() - 3..] {
-                        "000" => Err(HttpError::Timeout),
-                        code => Ok(Response {
-                            status: code.parse().unwrap(),
-                            headers: vec![("apns-id".into(), "x".into())],
-                            body: if code == "200" {
-                                vec![]
-                            } else {
-                                br#"{"reason":"Unregistered"}"#.to_vec()
-                            },
-                        }),
-                    }
-                })
-                .collect()
-        }
-
-        fn now_ms(&self) -> u64 {
-            self.now_ms.get()
-        }
-
-        fn log(&self, _level: Level, message: &str) {
-            self.logs.borrow_mut().push(message.to_owned());
-        }
-    }
+    type FakeHost = herald_plugin_sdk::testing::FakeHost<Apple>;
 
     fn configured() -> Apns {
         let mut settings = valid();
@@ -222,23 +147,9 @@ mod tests {
         Apns::configure(&settings).unwrap()
     }
 
-    fn target(token: &str) -> Target {
-        Target {
-            account: "alice".into(),
-            token: token.into(),
-        }
-    }
-
-    fn header<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
-        r.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     #[test]
     fn describe_names_the_ios_platform() {
-        let info = describe();
+        let info = Apns::describe();
         assert_eq!(
             (info.name.as_str(), info.platforms.as_slice()),
             ("apns", &["ios".to_owned()][..])
@@ -351,11 +262,11 @@ mod tests {
         let payload = apns.render(&message()).unwrap();
         apns.send(&host, &payload, &[target("aaaa200")]);
         let first = auth_of_last_batch(&host);
-        host.expired.set(true);
+        host.service.expired.set(true);
         host.now_ms.set(host.now_ms.get() + 1000);
         let outcomes = apns.send(&host, &payload, &[target("aaaa200"), target("bbbb200")]);
         assert_eq!(outcomes, [Outcome::RetryAfter(0), Outcome::RetryAfter(0)]);
-        host.expired.set(false);
+        host.service.expired.set(false);
         host.now_ms.set(host.now_ms.get() + 1000);
         assert_eq!(
             apns.send(&host, &payload, &[target("aaaa200")]),
@@ -366,26 +277,12 @@ mod tests {
 
     #[test]
     fn no_request_when_no_target_has_a_device_token() {
-        let mut apns = configured();
-        let host = FakeHost::new();
-        let payload = apns.render(&message()).unwrap();
-        assert_eq!(
-            apns.send(&host, &payload, &[target("")]),
-            [Outcome::InvalidToken]
-        );
-        assert!(apns.send(&host, &payload, &[]).is_empty());
-        assert!(host.batches.borrow().is_empty());
+        assert_no_request_without_a_usable_token(&mut configured(), &FakeHost::new(), "");
     }
 
     #[test]
     fn a_foreign_payload_fails_every_target() {
-        let mut apns = configured();
-        let host = FakeHost::new();
-        let outcomes = apns.send(&host, b"{}", &[target("aaaa200"), target("bbbb200")]);
-        assert_eq!(outcomes.len(), 2);
-        assert!(
-            matches!(&outcomes[0], Outcome::Failed(e) if e.contains("not rendered by the apns"))
-        );
-        assert!(host.batches.borrow().is_empty());
+        let targets = [target("aaaa200"), target("bbbb200")];
+        assert_a_foreign_payload_fails(&mut configured(), &FakeHost::new(), &targets);
     }
 }

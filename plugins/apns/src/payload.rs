@@ -10,9 +10,9 @@
 //! Absent fields are left out; `mutable-content` appears only when set. An alert body that
 //! would make the JSON longer than Apple's 4096 bytes is shortened, ending in `…`.
 
+use herald_plugin_sdk::Message;
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::herald::transport::types::Message;
 use crate::settings::Settings;
 
 /// Apple's limit on a notification's JSON.
@@ -33,8 +33,7 @@ pub(crate) struct Rendered {
 impl Rendered {
     /// Reads a payload made by [`render`].
     pub(crate) fn decode(payload: &[u8]) -> Result<Rendered, String> {
-        serde_json::from_slice(payload)
-            .map_err(|e| format!("the payload was not rendered by the apns transport: {e}"))
+        herald_plugin_sdk::payload::decode(payload, "apns")
     }
 }
 
@@ -147,33 +146,11 @@ fn json_prefix(text: &str, budget: usize) -> &str {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::bindings::herald::transport::types::Notification;
     use crate::settings::tests::valid;
+    use herald_plugin_sdk::testing::message;
     use serde_json::{Value, json};
-
-    pub(crate) fn message() -> Message {
-        Message {
-            push_id: "1400000000_7_1764300000".into(),
-            seq: 7,
-            sender: "administrator".into(),
-            body_json: "[]".into(),
-            sent_at: 1_764_300_000,
-            expires_at: 1_764_386_400,
-            notification: Some(Notification {
-                title: Some("Sale".into()),
-                subtitle: Some("Today".into()),
-                body: "50% off".into(),
-                sound: Some("default".into()),
-                badge: Some(3),
-                image: Some("https://example.com/i.png".into()),
-                mutable_content: true,
-                channel_id: Some("promo".into()),
-                ext: Some(r#"{"deeplink":"app://sale"}"#.into()),
-            }),
-        }
-    }
 
     fn settings() -> Settings {
         Settings::parse(&valid()).unwrap()

@@ -13,31 +13,9 @@
 //! the app answers it when `topic` is mistyped, and removing them all would be worse than
 //! a failed push.
 
+use herald_plugin_sdk::response::{Answer, answered, retry_after};
+use herald_plugin_sdk::{HttpError, Outcome, Response};
 use serde::Deserialize;
-
-use crate::bindings::herald::transport::host::{HttpError, Response};
-use crate::bindings::herald::transport::types::Outcome;
-
-/// Seconds to wait when a transient failure says nothing more precise.
-pub(crate) const DEFAULT_RETRY_SECS: u32 = 5;
-
-/// An outcome, and whether the provider token must be renewed before the next batch.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Answer {
-    /// What Herald records for the target.
-    pub(crate) outcome: Outcome,
-    /// Apple said `ExpiredProviderToken`.
-    pub(crate) token_expired: bool,
-}
-
-impl From<Outcome> for Answer {
-    fn from(outcome: Outcome) -> Answer {
-        Answer {
-            outcome,
-            token_expired: false,
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -46,14 +24,9 @@ struct ErrorBody {
 
 /// Classifies Herald's result for one request.
 pub(crate) fn classify(result: &Result<Response, HttpError>) -> Answer {
-    let response = match result {
+    let response = match answered(result) {
         Ok(response) => response,
-        Err(HttpError::Timeout | HttpError::Connection(_)) => {
-            return Outcome::RetryAfter(DEFAULT_RETRY_SECS).into();
-        }
-        Err(HttpError::Denied(why)) => {
-            return Outcome::Failed(format!("Herald denied the request: {why}")).into();
-        }
+        Err(outcome) => return outcome.into(),
     };
     let reason = serde_json::from_slice::<ErrorBody>(&response.body)
         .map(|b| b.reason)
@@ -64,37 +37,20 @@ pub(crate) fn classify(result: &Result<Response, HttpError>) -> Answer {
         (429 | 500 | 503, _) => Outcome::RetryAfter(retry_after(&response.headers)).into(),
         (403, "ExpiredProviderToken") => Answer {
             outcome: Outcome::RetryAfter(0),
-            token_expired: true,
+            renew_auth: true,
         },
         (status, "") => Outcome::Failed(format!("APNs answered {status}")).into(),
         (status, reason) => Outcome::Failed(format!("APNs answered {status} {reason}")).into(),
     }
 }
 
-/// The `retry-after` header as whole seconds (the HTTP-date form falls back to the default).
-pub(crate) fn retry_after(headers: &[(String, String)]) -> u32 {
-    headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
-        .and_then(|(_, value)| value.trim().parse::<u64>().ok())
-        .map_or(DEFAULT_RETRY_SECS, |secs| {
-            u32::try_from(secs).unwrap_or(u32::MAX)
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use herald_plugin_sdk::testing::response;
 
     fn answer(status: u16, body: &str, headers: &[(&str, &str)]) -> Answer {
-        classify(&Ok(Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }))
+        classify(&response(status, body, headers))
     }
 
     fn outcome(status: u16, reason: &str) -> Outcome {
@@ -169,7 +125,7 @@ mod tests {
             answer(403, r#"{"reason":"ExpiredProviderToken"}"#, &[]),
             Answer {
                 outcome: Outcome::RetryAfter(0),
-                token_expired: true
+                renew_auth: true
             }
         );
     }

@@ -9,12 +9,10 @@
 //! | `base_url` | no, `https://api.push.apple.com` | `https://api.sandbox.push.apple.com` for development builds; tests point it at 127.0.0.1 |
 //! | `priority` | no, `10` | `apns-priority`: 10 at once, 5 power-considerate, 1 lowest |
 
-use std::collections::BTreeMap;
-
+use herald_plugin_sdk::Setting;
+use herald_plugin_sdk::settings::{by_key, http_url};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::DecodePrivateKey;
-
-use crate::bindings::herald::transport::types::Setting;
 
 /// Apple's production endpoint.
 pub(crate) const DEFAULT_BASE_URL: &str = "https://api.push.apple.com";
@@ -64,7 +62,11 @@ impl Settings {
                 "setting `topic`: {topic:?} is not a bundle ID (no spaces or control characters)"
             ));
         }
-        let base_url = base_url(map.get("base_url").copied().unwrap_or(DEFAULT_BASE_URL))?;
+        let base_url = http_url(
+            "base_url",
+            map.get("base_url").copied().unwrap_or(DEFAULT_BASE_URL),
+            DEFAULT_BASE_URL,
+        )?;
         let priority = match map.get("priority").map(|v| v.trim()) {
             None => 10,
             Some("10") => 10,
@@ -85,27 +87,6 @@ impl Settings {
             priority,
         })
     }
-}
-
-/// The settings by key; unknown and repeated keys are errors.
-fn by_key<'a>(
-    settings: &'a [Setting],
-    known: &[&str],
-) -> Result<BTreeMap<&'a str, &'a str>, String> {
-    let mut map = BTreeMap::new();
-    for s in settings {
-        if !known.contains(&s.key.as_str()) {
-            return Err(format!(
-                "unknown setting `{}` (known: {})",
-                s.key,
-                known.join(", ")
-            ));
-        }
-        if map.insert(s.key.as_str(), s.value.as_str()).is_some() {
-            return Err(format!("setting `{}` is given twice", s.key));
-        }
-    }
-    Ok(map)
 }
 
 /// A Team ID or Key ID: 10 ASCII letters or digits.
@@ -135,41 +116,13 @@ fn signing_key(pem: &str) -> Result<SigningKey, String> {
         })
 }
 
-/// An `https://` (or, for tests and proxies, `http://`) URL without query or fragment; the
-/// trailing `/` is dropped so paths can be appended.
-pub(crate) fn base_url(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !rest.contains(['?', '#'])
-                && !rest.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            Ok(value.trim_end_matches('/').to_owned())
-        }
-        _ => Err(format!(
-            "setting `base_url`: {value:?} is not an http(s) URL like {DEFAULT_BASE_URL}"
-        )),
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use herald_plugin_sdk::testing::setting;
 
     /// A P-256 key made for these tests only, in the `.p8` format Apple issues.
     pub(crate) const TEST_KEY: &str = include_str!("../testdata/test-only-key.p8");
-
-    pub(crate) fn setting(key: &str, value: &str) -> Setting {
-        Setting {
-            key: key.into(),
-            value: value.into(),
-        }
-    }
 
     pub(crate) fn valid() -> Vec<Setting> {
         vec![

@@ -7,37 +7,20 @@
 //!   `POST <base_url>/v1/projects/<project_id>/messages:send` per target, all in ONE
 //!   `http-send` call, and maps each answer to an outcome ([`response`]).
 //!
-//! Only `component` touches the WebAssembly boundary; the rest is plain Rust tested natively
-//! against a fake [`Host`].
+//! Only the glue of [`herald_plugin_sdk::export_transport!`] touches the WebAssembly boundary;
+//! the rest is plain Rust tested natively against a fake [`Host`].
 
-mod bindings;
-mod component;
 mod oauth;
 mod payload;
 mod response;
 mod settings;
 
-use bindings::herald::transport::host::{HttpError, Level, Request, Response};
-use bindings::herald::transport::types::{Info, Message, Outcome, Setting, Target};
+use herald_plugin_sdk::batch::Batch;
+use herald_plugin_sdk::{
+    Host, HttpError, Info, Level, Message, Outcome, Request, Setting, Target, Transport,
+};
 
-/// What the plugin uses of Herald's capabilities, so sending runs against a fake in tests.
-pub(crate) trait Host {
-    /// Executes requests concurrently; one result per request, in order.
-    fn http_send(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>>;
-    /// Unix time in milliseconds.
-    fn now_ms(&self) -> u64;
-    /// Writes to Herald's log.
-    fn log(&self, level: Level, message: &str);
-}
-
-/// What this transport is.
-pub(crate) fn describe() -> Info {
-    Info {
-        name: "fcm".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        platforms: vec!["android".into()],
-    }
-}
+herald_plugin_sdk::export_transport!(Fcm);
 
 /// A configured transport: its settings and the access token it reuses across batches.
 pub(crate) struct Fcm {
@@ -45,56 +28,39 @@ pub(crate) struct Fcm {
     access: Option<oauth::AccessToken>,
 }
 
-impl Fcm {
-    /// Validates the settings.
-    pub(crate) fn configure(settings: &[Setting]) -> Result<Fcm, String> {
+impl Transport for Fcm {
+    fn describe() -> Info {
+        herald_plugin_sdk::info("fcm", env!("CARGO_PKG_VERSION"), &["android"])
+    }
+
+    fn configure(settings: &[Setting]) -> Result<Fcm, String> {
         Ok(Fcm {
             settings: settings::Settings::parse(settings)?,
             access: None,
         })
     }
 
-    /// Renders a push into the payload `send` uses for every device.
-    pub(crate) fn render(&self, message: &Message) -> Result<Vec<u8>, String> {
-        let rendered = payload::render(message)?;
-        serde_json::to_vec(&rendered).map_err(|e| format!("cannot serialize the payload: {e}"))
+    fn render(&self, message: &Message) -> Result<Vec<u8>, String> {
+        herald_plugin_sdk::payload::encode(&payload::render(message)?)
     }
 
-    /// Sends the payload to each target; one outcome per target, in order. An empty token is
-    /// reported invalid without a request.
-    pub(crate) fn send(
-        &mut self,
-        host: &impl Host,
-        payload: &[u8],
-        targets: &[Target],
-    ) -> Vec<Outcome> {
+    /// An empty token is reported invalid without a request.
+    fn send(&mut self, host: &impl Host, payload: &[u8], targets: &[Target]) -> Vec<Outcome> {
         let mut rendered = match payload::Rendered::decode(payload) {
             Ok(rendered) => rendered,
             Err(e) => return vec![Outcome::Failed(e); targets.len()],
         };
-        let mut outcomes = Vec::with_capacity(targets.len());
-        let mut pending = Vec::with_capacity(targets.len());
-        for (i, target) in targets.iter().enumerate() {
-            if target.token.is_empty() {
-                outcomes.push(Outcome::InvalidToken);
-            } else {
-                pending.push(i);
-                // Replaced by the answer below.
-                outcomes.push(Outcome::Delivered);
-            }
-        }
-        if pending.is_empty() {
-            return outcomes;
+        let mut batch = Batch::new(targets, |token| !token.is_empty());
+        if batch.pending.is_empty() {
+            return batch.outcomes;
         }
 
         let now_ms = host.now_ms();
         let access = match self.access_token(host, now_ms) {
             Ok(token) => token,
             Err(outcome) => {
-                for &i in &pending {
-                    outcomes[i] = outcome.clone();
-                }
-                return outcomes;
+                batch.fail_pending(&outcome);
+                return batch.outcomes;
             }
         };
         let rest = match rendered.batch_json(now_ms / 1000) {
@@ -107,7 +73,8 @@ impl Fcm {
             ("authorization".to_owned(), format!("Bearer {access}")),
             ("content-type".to_owned(), "application/json".to_owned()),
         ];
-        let requests: Vec<Request> = pending
+        let requests: Vec<Request> = batch
+            .pending
             .iter()
             .map(|&i| Request {
                 method: "POST".into(),
@@ -118,31 +85,18 @@ impl Fcm {
             .collect();
 
         let results = host.http_send(&requests);
-        let mut token_refused = false;
-        for (k, &i) in pending.iter().enumerate() {
-            outcomes[i] = match results.get(k) {
-                Some(result) => {
-                    let answer = response::classify(result);
-                    token_refused |= answer.token_refused;
-                    answer.outcome
-                }
-                None => Outcome::Failed(format!(
-                    "Herald answered {} results for {} requests",
-                    results.len(),
-                    requests.len()
-                )),
-            };
-        }
-        if token_refused {
+        if batch.record(&results, response::classify) {
             host.log(
                 Level::Warn,
                 "FCM refused the access token: fetching a new one",
             );
             self.access = None;
         }
-        outcomes
+        batch.outcomes
     }
+}
 
+impl Fcm {
     /// The access token to use at `now_ms`, fetched (one `http-send`) when there is none or
     /// it is due for renewal. The error is the outcome for every target of the batch.
     fn access_token(&mut self, host: &impl Host, now_ms: u64) -> Result<String, Outcome> {
@@ -191,99 +145,67 @@ impl Fcm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::tests::message;
     use crate::settings::tests::valid;
+    use herald_plugin_sdk::Response;
+    use herald_plugin_sdk::testing::{
+        Service, assert_a_foreign_payload_fails, assert_no_request_without_a_usable_token, header,
+        message, response, target,
+    };
     use serde_json::Value;
-    use std::cell::{Cell, RefCell};
+    use std::cell::Cell;
 
-    /// Grants `access-N` tokens for an hour at `/token`; answers sends by the token's last 3
-    /// characters (`200`, `404`...). Records every batch.
-    struct FakeHost {
-        now_ms: Cell<u64>,
-        batches: RefCell<Vec<Vec<Request>>>,
+    /// Grants `access-N` tokens for an hour at `/token` (or answers `token_status`); answers
+    /// sends by the token's last 3 characters (`200`, `404`...).
+    struct Google {
         grants: Cell<u32>,
         token_status: Cell<u16>,
     }
 
-    impl FakeHost {
-        fn new() -> FakeHost {
-            FakeHost {
-                now_ms: Cell::new(1_764_300_000_000),
-                batches: RefCell::default(),
+    impl Default for Google {
+        fn default() -> Google {
+            Google {
                 grants: Cell::new(0),
                 token_status: Cell::new(200),
             }
         }
+    }
 
+    impl Service for Google {
         fn respond(&self, r: &Request) -> Result<Response, HttpError> {
-            let ok = |status: u16, body: String| {
-                Ok(Response {
-                    status,
-                    headers: vec![],
-                    body: body.into_bytes(),
-                })
-            };
             if r.url.ends_with("/token") {
                 return match self.token_status.get() {
                     200 => {
                         self.grants.set(self.grants.get() + 1);
-                        ok(
-                            200,
-                            format!(
-                                r#"{{"access_token":"access-{}","expires_in":3599,"token_type":"Bearer"}}"#,
-                                self.grants.get()
-                            ),
-                        )
+                        let body = format!(
+                            r#"{{"access_token":"access-{}","expires_in":3599,"token_type":"Bearer"}}"#,
+                            self.grants.get()
+                        );
+                        response(200, &body, &[])
                     }
-                    status => ok(status, r#"{"error":"invalid_grant"}"#.into()),
+                    status => response(status, r#"{"error":"invalid_grant"}"#, &[]),
                 };
             }
             let body: Value = serde_json::from_slice(&r.body).unwrap();
             let token = body["message"]["token"].as_str().unwrap();
             match &token[token.len() - 3..] {
                 "000" => Err(HttpError::Timeout),
-                "200" => ok(200, r#"{"name":"projects/herald-test/messages/1"}"#.into()),
-                "404" => ok(
+                "200" => response(200, r#"{"name":"projects/herald-test/messages/1"}"#, &[]),
+                "404" => response(
                     404,
-                    r#"{"error":{"status":"NOT_FOUND","details":[{"errorCode":"UNREGISTERED"}]}}"#
-                        .into(),
+                    r#"{"error":{"status":"NOT_FOUND","details":[{"errorCode":"UNREGISTERED"}]}}"#,
+                    &[],
                 ),
-                "401" => ok(401, r#"{"error":{"status":"UNAUTHENTICATED"}}"#.into()),
-                code => ok(code.parse().unwrap(), String::new()),
+                "401" => response(401, r#"{"error":{"status":"UNAUTHENTICATED"}}"#, &[]),
+                code => response(code.parse().unwrap(), "", &[]),
             }
         }
     }
 
-    impl Host for FakeHost {
-        fn http_send(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
-            self.batches.borrow_mut().push(requests.to_vec());
-            requests.iter().map(|r| self.respond(r)).collect()
-        }
-
-        fn now_ms(&self) -> u64 {
-            self.now_ms.get()
-        }
-
-        fn log(&self, _level: Level, _message: &str) {}
-    }
-
-    fn target(token: &str) -> Target {
-        Target {
-            account: "alice".into(),
-            token: token.into(),
-        }
-    }
-
-    fn header<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
-        r.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
+    type FakeHost = herald_plugin_sdk::testing::FakeHost<Google>;
 
     #[test]
     fn describe_names_the_android_platform() {
-        let info = describe();
+        let info = Fcm::describe();
         assert_eq!(info.name, "fcm");
         assert_eq!(info.platforms, ["android"]);
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
@@ -344,11 +266,11 @@ mod tests {
         fcm.send(&host, &payload, &[target("a200")]);
         host.now_ms.set(host.now_ms.get() + 54 * 60 * 1000);
         fcm.send(&host, &payload, &[target("a200")]);
-        assert_eq!(host.grants.get(), 1);
+        assert_eq!(host.service.grants.get(), 1);
         // 3599 s minus the 5-minute margin.
         host.now_ms.set(host.now_ms.get() + 60 * 1000);
         fcm.send(&host, &payload, &[target("a200")]);
-        assert_eq!(host.grants.get(), 2);
+        assert_eq!(host.service.grants.get(), 2);
         let batches = host.batches.borrow();
         let last = batches.last().unwrap();
         assert_eq!(header(&last[0], "authorization"), Some("Bearer access-2"));
@@ -365,14 +287,14 @@ mod tests {
             [Outcome::RetryAfter(0), Outcome::Delivered]
         );
         fcm.send(&host, &payload, &[target("b200")]);
-        assert_eq!(host.grants.get(), 2);
+        assert_eq!(host.service.grants.get(), 2);
     }
 
     #[test]
     fn a_refused_exchange_fails_the_batch_without_sending() {
         let mut fcm = Fcm::configure(&valid()).unwrap();
         let host = FakeHost::new();
-        host.token_status.set(400);
+        host.service.token_status.set(400);
         let payload = fcm.render(&message()).unwrap();
         let outcomes = fcm.send(&host, &payload, &[target("a200"), target("")]);
         assert_eq!(
@@ -385,12 +307,12 @@ mod tests {
             ]
         );
         assert_eq!(host.batches.borrow().len(), 1);
-        host.token_status.set(503);
+        host.service.token_status.set(503);
         assert_eq!(
             fcm.send(&host, &payload, &[target("a200")]),
             [Outcome::RetryAfter(5)]
         );
-        host.token_status.set(200);
+        host.service.token_status.set(200);
         assert_eq!(
             fcm.send(&host, &payload, &[target("a200")]),
             [Outcome::Delivered]
@@ -400,24 +322,12 @@ mod tests {
     #[test]
     fn no_request_when_no_target_has_a_token() {
         let mut fcm = Fcm::configure(&valid()).unwrap();
-        let host = FakeHost::new();
-        let payload = fcm.render(&message()).unwrap();
-        assert_eq!(
-            fcm.send(&host, &payload, &[target("")]),
-            [Outcome::InvalidToken]
-        );
-        assert!(fcm.send(&host, &payload, &[]).is_empty());
-        assert!(host.batches.borrow().is_empty());
+        assert_no_request_without_a_usable_token(&mut fcm, &FakeHost::new(), "");
     }
 
     #[test]
     fn a_foreign_payload_fails_every_target() {
         let mut fcm = Fcm::configure(&valid()).unwrap();
-        let host = FakeHost::new();
-        let outcomes = fcm.send(&host, b"{}", &[target("a200")]);
-        assert!(
-            matches!(&outcomes[0], Outcome::Failed(e) if e.contains("not rendered by the fcm"))
-        );
-        assert!(host.batches.borrow().is_empty());
+        assert_a_foreign_payload_fails(&mut fcm, &FakeHost::new(), &[target("a200")]);
     }
 }

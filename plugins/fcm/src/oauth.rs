@@ -16,12 +16,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use herald_plugin_sdk::response::{DEFAULT_RETRY_SECS, retry_after};
+use herald_plugin_sdk::{HttpError, Outcome, Request, Response};
 use rsa::signature::{SignatureEncoding, Signer};
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::herald::transport::host::{HttpError, Request, Response};
-use crate::bindings::herald::transport::types::Outcome;
-use crate::response::{DEFAULT_RETRY_SECS, retry_after};
 use crate::settings::Settings;
 
 /// The scope that allows sending messages.
@@ -193,11 +192,7 @@ mod tests {
     }
 
     fn answer(status: u16, body: &str) -> Result<Response, HttpError> {
-        Ok(Response {
-            status,
-            headers: vec![],
-            body: body.as_bytes().to_vec(),
-        })
+        herald_plugin_sdk::testing::response(status, body, &[])
     }
 
     #[test]

@@ -12,9 +12,8 @@
 //! Absent fields are left out (`android.notification` too when it would be empty). FCM data
 //! values must be strings: `ext` is the push's opaque string as is.
 
+use herald_plugin_sdk::Message;
 use serde::{Deserialize, Serialize};
-
-use crate::bindings::herald::transport::types::Message;
 
 /// The rendered push, serialized (as JSON) into the payload Herald hands to `send-batch`.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -68,8 +67,7 @@ struct Data {
 impl Rendered {
     /// Reads a payload made by [`render`].
     pub(crate) fn decode(payload: &[u8]) -> Result<Rendered, String> {
-        serde_json::from_slice(payload)
-            .map_err(|e| format!("the payload was not rendered by the fcm transport: {e}"))
+        herald_plugin_sdk::payload::decode(payload, "fcm")
     }
 
     /// The message JSON for this batch, sent at `now_secs`, without its token: an object
@@ -132,32 +130,10 @@ pub(crate) fn render(message: &Message) -> Result<Rendered, String> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::bindings::herald::transport::types::Notification;
+    use herald_plugin_sdk::testing::message;
     use serde_json::{Value, json};
-
-    pub(crate) fn message() -> Message {
-        Message {
-            push_id: "1400000000_7_1764300000".into(),
-            seq: 7,
-            sender: "administrator".into(),
-            body_json: "[]".into(),
-            sent_at: 1_764_300_000,
-            expires_at: 1_764_386_400,
-            notification: Some(Notification {
-                title: Some("Sale".into()),
-                subtitle: Some("Today".into()),
-                body: "50% off".into(),
-                sound: Some("default".into()),
-                badge: Some(3),
-                image: Some("https://example.com/i.png".into()),
-                mutable_content: true,
-                channel_id: Some("promo".into()),
-                ext: Some(r#"{"deeplink":"app://sale"}"#.into()),
-            }),
-        }
-    }
 
     fn body_for(mut rendered: Rendered, now: u64, token: &str) -> Value {
         let rest = rendered.batch_json(now).unwrap();

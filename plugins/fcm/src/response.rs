@@ -14,31 +14,9 @@
 //! *failed*: every token answers it when the service account belongs to the wrong project,
 //! and removing them all would be worse than a failed push.
 
+use herald_plugin_sdk::response::{Answer, answered, retry_after};
+use herald_plugin_sdk::{HttpError, Outcome, Response};
 use serde::Deserialize;
-
-use crate::bindings::herald::transport::host::{HttpError, Response};
-use crate::bindings::herald::transport::types::Outcome;
-
-/// Seconds to wait when a transient failure says nothing more precise.
-pub(crate) const DEFAULT_RETRY_SECS: u32 = 5;
-
-/// An outcome, and whether the access token must be fetched again.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Answer {
-    /// What Herald records for the target.
-    pub(crate) outcome: Outcome,
-    /// FCM refused the access token (401).
-    pub(crate) token_refused: bool,
-}
-
-impl From<Outcome> for Answer {
-    fn from(outcome: Outcome) -> Answer {
-        Answer {
-            outcome,
-            token_refused: false,
-        }
-    }
-}
 
 /// Google's error body: `{"error":{"code","message","status","details":[...]}}`.
 #[derive(Deserialize, Default)]
@@ -93,14 +71,9 @@ impl GoogleError {
 
 /// Classifies Herald's result for one request.
 pub(crate) fn classify(result: &Result<Response, HttpError>) -> Answer {
-    let response = match result {
+    let response = match answered(result) {
         Ok(response) => response,
-        Err(HttpError::Timeout | HttpError::Connection(_)) => {
-            return Outcome::RetryAfter(DEFAULT_RETRY_SECS).into();
-        }
-        Err(HttpError::Denied(why)) => {
-            return Outcome::Failed(format!("Herald denied the request: {why}")).into();
-        }
+        Err(outcome) => return outcome.into(),
     };
     if response.status == 200 {
         return Outcome::Delivered.into();
@@ -117,7 +90,7 @@ pub(crate) fn classify(result: &Result<Response, HttpError>) -> Answer {
         }
         401 => Answer {
             outcome: Outcome::RetryAfter(0),
-            token_refused: true,
+            renew_auth: true,
         },
         429 | 500 | 503 => Outcome::RetryAfter(retry_after(&response.headers)).into(),
         status => {
@@ -133,30 +106,13 @@ pub(crate) fn classify(result: &Result<Response, HttpError>) -> Answer {
     }
 }
 
-/// The `retry-after` header as whole seconds (the HTTP-date form falls back to the default).
-pub(crate) fn retry_after(headers: &[(String, String)]) -> u32 {
-    headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
-        .and_then(|(_, value)| value.trim().parse::<u64>().ok())
-        .map_or(DEFAULT_RETRY_SECS, |secs| {
-            u32::try_from(secs).unwrap_or(u32::MAX)
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use herald_plugin_sdk::testing::response;
 
     fn answer(status: u16, body: &str, headers: &[(&str, &str)]) -> Answer {
-        classify(&Ok(Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }))
+        classify(&response(status, body, headers))
     }
 
     const UNREGISTERED: &str = r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#;
@@ -225,7 +181,7 @@ mod tests {
             ),
             Answer {
                 outcome: Outcome::RetryAfter(0),
-                token_refused: true
+                renew_auth: true
             }
         );
     }

@@ -5,16 +5,14 @@
 //! | `service_account` | yes | the text of the Firebase service-account JSON key file (Herald reads the file, a plugin has no filesystem); its `project_id`, `client_email`, `private_key` and `token_uri` are used |
 //! | `base_url` | no, `https://fcm.googleapis.com` | the FCM API; tests point it (and the key's `token_uri`) at 127.0.0.1 |
 
-use std::collections::BTreeMap;
-
+use herald_plugin_sdk::Setting;
+use herald_plugin_sdk::settings::{by_key, http_url};
 use rsa::RsaPrivateKey;
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
 use serde::Deserialize;
 use sha2::Sha256;
-
-use crate::bindings::herald::transport::types::Setting;
 
 /// The FCM API.
 pub(crate) const DEFAULT_BASE_URL: &str = "https://fcm.googleapis.com";
@@ -115,63 +113,14 @@ impl Settings {
     }
 }
 
-/// The settings by key; unknown and repeated keys are errors.
-fn by_key<'a>(
-    settings: &'a [Setting],
-    known: &[&str],
-) -> Result<BTreeMap<&'a str, &'a str>, String> {
-    let mut map = BTreeMap::new();
-    for s in settings {
-        if !known.contains(&s.key.as_str()) {
-            return Err(format!(
-                "unknown setting `{}` (known: {})",
-                s.key,
-                known.join(", ")
-            ));
-        }
-        if map.insert(s.key.as_str(), s.value.as_str()).is_some() {
-            return Err(format!("setting `{}` is given twice", s.key));
-        }
-    }
-    Ok(map)
-}
-
-/// An `https://` (or, for tests and proxies, `http://`) URL without query or fragment; the
-/// trailing `/` is dropped so paths can be appended.
-fn http_url(name: &str, value: &str, example: &str) -> Result<String, String> {
-    let value = value.trim();
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !rest.contains(['?', '#'])
-                && !rest.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            Ok(value.trim_end_matches('/').to_owned())
-        }
-        _ => Err(format!(
-            "setting `{name}`: {value:?} is not an http(s) URL like {example}"
-        )),
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use herald_plugin_sdk::testing::setting;
     use serde_json::json;
 
     /// An RSA key made for these tests only.
     pub(crate) const TEST_KEY: &str = include_str!("../testdata/test-only-key.pem");
-
-    pub(crate) fn setting(key: &str, value: &str) -> Setting {
-        Setting {
-            key: key.into(),
-            value: value.into(),
-        }
-    }
 
     /// A key file as the Firebase console gives it, with the token endpoint on 127.0.0.1.
     pub(crate) fn service_account() -> serde_json::Value {

@@ -1,16 +1,14 @@
 //! The WebAssembly glue: the exports Herald calls, forwarding to the plain-Rust logic with
-//! Herald's imports as the [`Host`](crate::Host).
+//! Herald's imports as the [`Host`](crate::Host). Not [`herald_plugin_sdk::export_transport!`]:
+//! this transport keeps no state, so it renders and sends without a `configure` first.
 
-use crate::bindings::Guest;
-use crate::bindings::herald::transport::host;
-use crate::bindings::herald::transport::types::{Info, Message, Outcome, Setting, Target};
+use herald_plugin_sdk::bindings::Guest;
+use herald_plugin_sdk::bindings::herald::transport::host;
+use herald_plugin_sdk::{Herald, Info, Message, Outcome, Setting, Target};
 
 /// The component's exports (exported on wasm32 only; natively the glue is just compiled).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Component;
-
-/// Herald's imports.
-struct Herald;
 
 impl crate::Host for Herald {
     fn publish(&self, account: &str, payload: &[u8]) -> Result<u32, String> {
@@ -36,11 +34,4 @@ impl Guest for Component {
     }
 }
 
-/// The canonical-ABI entry points wit-bindgen generates (the only unsafe code of the crate).
-/// Not compiled natively, where they would be symbols such as `render` in test binaries.
-#[cfg(target_arch = "wasm32")]
-mod exports {
-    #![allow(unsafe_code)]
-    use super::Component;
-    crate::bindings::export!(Component with_types_in crate::bindings);
-}
+herald_plugin_sdk::export_guest!(Component);

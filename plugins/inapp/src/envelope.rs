@@ -13,7 +13,7 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::bindings::herald::transport::types::Message;
+use herald_plugin_sdk::Message;
 
 /// The envelope as serialized; field order is the order on the wire.
 #[derive(Serialize)]

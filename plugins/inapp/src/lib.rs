@@ -8,11 +8,10 @@
 //! Only `component` touches the WebAssembly boundary; the rest is plain Rust tested natively
 //! against a fake [`Host`].
 
-mod bindings;
 mod component;
 mod envelope;
 
-use bindings::herald::transport::types::{Info, Outcome, Setting, Target};
+use herald_plugin_sdk::{Info, Outcome, Setting, Target};
 
 /// What the plugin uses of Herald's capabilities, so `send` runs against a fake in tests.
 pub(crate) trait Host {
@@ -25,11 +24,7 @@ pub(crate) const NOT_ONLINE: &str = "not online: no live session (the inbox repl
 
 /// What this transport is.
 pub(crate) fn describe() -> Info {
-    Info {
-        name: "inapp".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        platforms: vec!["inapp".into()],
-    }
+    herald_plugin_sdk::info("inapp", env!("CARGO_PKG_VERSION"), &["inapp"])
 }
 
 /// Accepts the plugin's settings: there are none, so any key is refused by name.
