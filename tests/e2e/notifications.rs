@@ -105,17 +105,7 @@ async fn apns_notifies_offline_devices_over_http2_and_removes_dead_tokens() {
     // carol is online: she gets the push in-app, not as a notification.
     let mut online = Inbox::open(&s.url, Some(&s.client_token("carol")), None).await;
     // The subscription is registered once the server has read it.
-    for _ in 0..400 {
-        if s.get("/metrics")
-            .await
-            .1
-            .lines()
-            .any(|l| l == "herald_sessions 1")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    s.wait_sessions(1).await;
 
     let id = push(
         &s,

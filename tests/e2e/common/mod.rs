@@ -12,13 +12,100 @@ use herald::time::ManualClock;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+/// An HTTP client of one server: GraphQL, plain GETs and metrics. [`Server`] and
+/// [`Process`] dereference to it.
+pub(crate) struct Client {
+    /// `http://ADDR`.
+    pub(crate) url: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new(url: String) -> Client {
+        Client {
+            url,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// POSTs a GraphQL request with an optional bearer token; returns the JSON body.
+    pub(crate) async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// POSTs with `token` and expects no error; returns `data`.
+    pub(crate) async fn ok_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql_as(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// GETs a path and returns (status, body).
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// The underlying HTTP client, for requests of other shapes.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The value of an unlabelled metric from `/metrics`.
+    pub(crate) async fn metric(&self, name: &str) -> f64 {
+        let (_, text) = self.get("/metrics").await;
+        let prefix = format!("{name} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no metric {name} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits until `n` inbox sessions are registered (subscriptions open asynchronously).
+    pub(crate) async fn wait_sessions(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let have = self.metric("herald_sessions").await;
+            if have == n as f64 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {n} sessions, have {have}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
 /// A server running in this process; stopped on `stop` or drop.
 pub(crate) struct Server {
-    pub(crate) url: String,
+    client: Client,
     pub(crate) app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    http: reqwest::Client,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 /// The config of a test server on `data_dir`.
@@ -74,11 +161,10 @@ impl Server {
             .unwrap();
         });
         Server {
-            url,
+            client: Client::new(url),
             app,
             stop: Some(tx),
             task: Some(task),
-            http: reqwest::Client::new(),
         }
     }
 
@@ -108,18 +194,6 @@ impl Server {
         self.app.keys.mint(&Principal::Client(account.into()), 3600)
     }
 
-    /// POSTs a GraphQL request with an optional bearer token; returns the JSON body.
-    pub(crate) async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .http
-            .post(format!("{}/graphql", self.url))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap().json().await.unwrap()
-    }
-
     /// POSTs a GraphQL request as admin.
     pub(crate) async fn gql(&self, query: &str, variables: Value) -> Value {
         let token = self.admin_token();
@@ -128,24 +202,7 @@ impl Server {
 
     /// POSTs as admin and expects no error; returns `data`.
     pub(crate) async fn ok(&self, query: &str, variables: Value) -> Value {
-        let body = self.gql(query, variables).await;
-        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
-        body["data"].clone()
-    }
-
-    /// GETs a path and returns (status, body).
-    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
-    }
-
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
+        self.ok_as(&self.admin_token(), query, variables).await
     }
 }
 
@@ -165,8 +222,8 @@ pub(crate) fn herald_bin() -> PathBuf {
 /// 127.0.0.1:0, with `HERALD_CONFIG` and `HERALD_APP_SECRET` removed from its environment.
 /// Killed with SIGKILL on drop if still running.
 pub(crate) struct Process {
-    /// `http://ADDR` from its first stdout line.
-    pub(crate) url: String,
+    /// Its client, at `http://ADDR` from its first stdout line.
+    client: Client,
     /// The data dir it serves.
     pub(crate) data_dir: PathBuf,
     child: std::process::Child,
@@ -174,7 +231,14 @@ pub(crate) struct Process {
     _stdout: std::io::BufReader<std::process::ChildStdout>,
     /// Its stderr (the log), collected by a thread.
     log: Arc<std::sync::Mutex<String>>,
-    http: reqwest::Client,
+}
+
+impl std::ops::Deref for Process {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl Process {
@@ -231,12 +295,11 @@ impl Process {
             );
         };
         Process {
-            url: url.to_owned(),
+            client: Client::new(url.to_owned()),
             data_dir: data_dir.to_path_buf(),
             child,
             _stdout: stdout,
             log,
-            http: reqwest::Client::new(),
         }
     }
 
@@ -267,64 +330,6 @@ impl Process {
     /// A client token minted by `herald token --account ID --data-dir DIR`.
     pub(crate) fn client_token(&self, account: &str) -> String {
         mint_token(&self.data_dir, &["--account", account])
-    }
-
-    /// POSTs a GraphQL request with an optional bearer token; returns the JSON body.
-    pub(crate) async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .http
-            .post(format!("{}/graphql", self.url))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap().json().await.unwrap()
-    }
-
-    /// POSTs with `token` and expects no error; returns `data`.
-    pub(crate) async fn ok_as(&self, token: &str, query: &str, variables: Value) -> Value {
-        let body = self.gql_as(Some(token), query, variables).await;
-        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
-        body["data"].clone()
-    }
-
-    /// GETs a path and returns (status, body).
-    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
-    }
-
-    /// The value of an unlabelled metric from `/metrics`.
-    pub(crate) async fn metric(&self, name: &str) -> f64 {
-        let (_, text) = self.get("/metrics").await;
-        let prefix = format!("{name} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("no metric {name} in {text}"))
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    /// Waits until `n` inbox sessions are registered (subscriptions open asynchronously).
-    pub(crate) async fn wait_sessions(&self, n: usize) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let have = self.metric("herald_sessions").await;
-            if have == n as f64 {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "expected {n} sessions, have {have}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
     }
 }
 
