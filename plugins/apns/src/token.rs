@@ -1,7 +1,10 @@
 //! The provider token: an ES256 JWT Apple accepts for up to an hour and asks providers not to
-//! renew more often than every 20 minutes. One token is made and reused for every request;
-//! it is renewed after [`REFRESH_AFTER_MS`], or at once when Apple answers
-//! `ExpiredProviderToken`.
+//! renew more often than every 20 minutes. One token is made and reused for every request.
+//! Its `iat` is the start of the current [`REFRESH_AFTER_MS`] window, not the moment it was
+//! made: the signature is deterministic, so every instance of the plugin (Herald runs
+//! several) and every restart within a window send the very same token, and Apple sees one
+//! token per 50 minutes, never `TooManyProviderTokenUpdates`. After `ExpiredProviderToken`
+//! (the clocks disagree) the next token is issued at the exact time instead.
 //!
 //! ```text
 //! header  {"alg":"ES256","kid":"<key_id>"}
@@ -14,7 +17,7 @@ use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use serde::Serialize;
 
-/// A token older than this is replaced: 50 minutes, well inside Apple's 60.
+/// The window of a token: 50 minutes, well inside Apple's 60 and above its 20.
 pub(crate) const REFRESH_AFTER_MS: u64 = 50 * 60 * 1000;
 
 #[derive(Serialize)]
@@ -49,33 +52,37 @@ pub(crate) fn provider_token(key: &SigningKey, key_id: &str, team_id: &str, iat:
     jwt
 }
 
-/// The token in use and when it was made.
+/// The token in use and the window it belongs to.
 #[derive(Default)]
 pub(crate) struct TokenCache {
     current: Option<(String, u64)>,
+    /// Apple called the last token expired: issue the next one at the exact time.
+    exact: bool,
 }
 
 impl TokenCache {
-    /// The token to use at `now_ms`, made anew when there is none, it is
-    /// [`REFRESH_AFTER_MS`] old, or the clock went back past its issue time. The flag tells
-    /// whether it is new.
+    /// The token to use at `now_ms`, made anew when there is none or the window changed
+    /// (also when the clock went back). The flag tells whether it is new.
     pub(crate) fn get(&mut self, now_ms: u64, make: impl FnOnce(u64) -> String) -> (&str, bool) {
-        let stale = match &self.current {
-            None => true,
-            Some((_, issued)) => now_ms < *issued || now_ms - issued >= REFRESH_AFTER_MS,
-        };
+        let window = now_ms - now_ms % REFRESH_AFTER_MS;
+        let stale = self.current.as_ref().is_none_or(|(_, w)| *w != window);
         if stale {
-            self.current = None;
+            let iat_ms = if std::mem::take(&mut self.exact) {
+                now_ms
+            } else {
+                window
+            };
+            self.current = Some((make(iat_ms / 1000), window));
         }
-        let (token, _) = self
-            .current
-            .get_or_insert_with(|| (make(now_ms / 1000), now_ms));
+        let (token, _) = self.current.as_ref().expect("set above");
         (token.as_str(), stale)
     }
 
-    /// Forgets the token, so the next batch makes a new one (after `ExpiredProviderToken`).
+    /// Forgets the token, so the next batch makes a new one issued now (after
+    /// `ExpiredProviderToken`).
     pub(crate) fn invalidate(&mut self) {
         self.current = None;
+        self.exact = true;
     }
 }
 
@@ -123,9 +130,10 @@ mod tests {
     }
 
     #[test]
-    fn cache_reuses_the_token_for_50_minutes_then_renews() {
+    fn cache_reuses_the_token_for_its_50_minute_window_then_renews() {
         let mut cache = TokenCache::default();
         let make = |iat: u64| format!("token@{iat}");
+        // A window start (1_764_300_000 s is a multiple of 3,000 s).
         let t0 = 1_764_300_000_000;
         assert_eq!(cache.get(t0, make), ("token@1764300000", true));
         assert_eq!(cache.get(t0 + 1, make), ("token@1764300000", false));
@@ -140,12 +148,28 @@ mod tests {
     }
 
     #[test]
-    fn cache_renews_after_invalidate_and_when_the_clock_goes_back() {
+    fn instances_made_at_different_times_in_a_window_send_the_same_token() {
+        let key = SigningKey::from_pkcs8_pem(TEST_KEY).unwrap();
+        let make = |iat: u64| provider_token(&key, "KEY0000001", "ABCDE12345", iat);
+        let (mut first, mut second) = (TokenCache::default(), TokenCache::default());
+        let t0 = 1_764_300_000_000;
+        let a = first.get(t0 + 7_000, make).0.to_owned();
+        let b = second.get(t0 + 29 * 60 * 1000, make).0.to_owned();
+        assert_eq!(a, b);
+        let claims: Value = serde_json::from_slice(&part(&a, 1)).unwrap();
+        assert_eq!(claims["iat"], 1_764_300_000);
+    }
+
+    #[test]
+    fn cache_renews_after_invalidate_at_the_exact_time_and_when_the_clock_goes_back() {
         let mut cache = TokenCache::default();
         let make = |iat: u64| format!("token@{iat}");
-        cache.get(10_000, make);
+        let t0 = 1_764_300_000_000;
+        cache.get(t0 + 10_000, make);
         cache.invalidate();
-        assert_eq!(cache.get(11_000, make), ("token@11", true));
-        assert_eq!(cache.get(9_000, make), ("token@9", true));
+        assert_eq!(cache.get(t0 + 11_000, make), ("token@1764300011", true));
+        assert_eq!(cache.get(t0 + 12_000, make), ("token@1764300011", false));
+        // Back into the previous window: a token of that window.
+        assert_eq!(cache.get(t0 - 1_000, make), ("token@1764297000", true));
     }
 }
