@@ -120,8 +120,7 @@ impl App {
             self.pushes.clone(),
             transports.clone(),
         );
-        let any_ready = !transports.is_empty();
-        self.delivery.set_notifier(notifier, any_ready)?;
+        self.delivery.set_notifier(notifier)?;
         let _ = self.transports.set(transports);
         Ok(())
     }

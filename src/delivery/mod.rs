@@ -225,11 +225,11 @@ impl Delivery {
     }
 
     /// Connects mobile notifications: pushes accepted from now on notify offline devices.
-    /// With `durable` (some transport is ready), they are marked so in the store until done,
+    /// When some transport is ready, they are marked so in the store until done,
     /// and the live pushes whose notifying did not finish before Herald stopped are notified
     /// now, to the accounts not online.
-    pub fn set_notifier(&self, notifier: Arc<Notifier>, durable: bool) -> Result<(), PushError> {
-        if self.notifier.set(notifier.clone()).is_err() || !durable {
+    pub fn set_notifier(&self, notifier: Arc<Notifier>) -> Result<(), PushError> {
+        if self.notifier.set(notifier.clone()).is_err() || !notifier.is_active() {
             return Ok(());
         }
         // Listed before marking starts: a push accepted in between is notified once, by

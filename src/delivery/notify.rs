@@ -58,6 +58,11 @@ impl Notifier {
         })
     }
 
+    /// Whether some transport is ready, so there is anything to notify through.
+    pub(super) fn is_active(&self) -> bool {
+        self.active
+    }
+
     /// Stops the notification task where it is. What it had not finished stays marked in
     /// the store and is notified at the next start.
     pub async fn stop(&self) {
