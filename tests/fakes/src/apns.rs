@@ -163,14 +163,20 @@ impl FakeApns {
     }
 
     fn refuse(&self, status: StatusCode, reason: &str) -> Response {
+        self.refuse_with(status, json!({ "reason": reason }))
+    }
+
+    /// Answers an error body of Apple's (`reason`, maybe more) and counts its reason.
+    fn refuse_with(&self, status: StatusCode, body: Value) -> Response {
+        let reason = body["reason"].as_str().unwrap_or_default().to_owned();
         *self
             .inner
             .refused
             .lock()
             .unwrap()
-            .entry(reason.to_owned())
+            .entry(reason)
             .or_default() += 1;
-        apple_error(status, reason)
+        (status, Json(body)).into_response()
     }
 }
 
@@ -267,18 +273,12 @@ async fn push(
     {
         return fake.refuse(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests");
     }
-    if let Some(&when) = inner.unregistered.lock().unwrap().get(&token) {
-        *inner
-            .refused
-            .lock()
-            .unwrap()
-            .entry("Unregistered".into())
-            .or_default() += 1;
-        return (
+    let unregistered = inner.unregistered.lock().unwrap().get(&token).copied();
+    if let Some(when) = unregistered {
+        return fake.refuse_with(
             StatusCode::GONE,
-            Json(json!({"reason": "Unregistered", "timestamp": when})),
-        )
-            .into_response();
+            json!({"reason": "Unregistered", "timestamp": when}),
+        );
     }
     inner.accepted.fetch_add(1, Ordering::SeqCst);
     let apns_id = headers.get("apns-id").cloned().unwrap_or_else(|| {
