@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{env_usize, pick, rss_mib, zipf_table};
+use common::{env_usize, import_users, pick, rss_mib, zipf_table};
 use herald::audience::{self, Target};
 use herald::config::{AppConfig, Limits, PushConfig};
-use herald::directory::{Directory, NewAccount, UserAttributes, UserTags};
+use herald::directory::{Directory, UserAttributes, UserTags};
 use herald::push::body::Element;
 use herald::push::{PushRequest, Pushes};
 use herald::store::Store;
@@ -456,15 +456,7 @@ fn load_herald(dir: &Path, data: &Data) -> (Arc<Store>, Arc<Directory>) {
     let n = data.len();
 
     let t = Instant::now();
-    for start in (0..n).step_by(BATCH) {
-        let batch: Vec<NewAccount> = (start..(start + BATCH).min(n))
-            .map(|i| NewAccount {
-                id: format!("user{i}"),
-                nick: None,
-            })
-            .collect();
-        d.import_accounts(&batch).expect("import");
-    }
+    import_users(&d, n, BATCH);
     let import = t.elapsed();
 
     let t = Instant::now();

@@ -13,9 +13,9 @@ use std::time::Instant;
 
 mod common;
 
-use common::{env_usize, pick, rss_mib, zipf_table};
+use common::{env_usize, import_users, pick, rss_mib, zipf_table};
 use herald::config::Limits;
-use herald::directory::{Directory, NewAccount, UserAttributes, UserTags};
+use herald::directory::{Directory, UserAttributes, UserTags};
 use herald::store::Store;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -77,15 +77,7 @@ fn main() {
     );
 
     let t = Instant::now();
-    for start in (0..n).step_by(BATCH) {
-        let batch: Vec<NewAccount> = (start..(start + BATCH).min(n))
-            .map(|i| NewAccount {
-                id: format!("user{i}"),
-                nick: None,
-            })
-            .collect();
-        d.import_accounts(&batch).unwrap();
-    }
+    import_users(&d, n, BATCH);
     let import = t.elapsed();
 
     let t = Instant::now();

@@ -3,8 +3,22 @@
 
 #![allow(dead_code)]
 
+use herald::directory::{Directory, NewAccount};
 use rand::Rng;
 use rand::rngs::SmallRng;
+
+/// Imports accounts `user0` .. `user{n-1}` through the directory API, `batch` per call.
+pub(crate) fn import_users(d: &Directory, n: usize, batch: usize) {
+    for start in (0..n).step_by(batch) {
+        let accounts: Vec<NewAccount> = (start..(start + batch).min(n))
+            .map(|i| NewAccount {
+                id: format!("user{i}"),
+                nick: None,
+            })
+            .collect();
+        d.import_accounts(&accounts).expect("import");
+    }
+}
 
 /// Zipf-like popularity (s = 1) over `n` tags: a cumulative table to sample from.
 pub(crate) fn zipf_table(n: usize) -> Vec<f64> {
